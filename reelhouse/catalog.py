@@ -1,0 +1,253 @@
+"""The table catalog: every Delta table reelhouse writes, with its schema, partitioning and purpose.
+
+A table is named ``<layer>.<name>`` (``bronze.events``, ``silver.events``, ``gold.…``, ``ops.…``) and
+lives at ``<lake root>/<layer>/<name>``. Schemas are declared once here, as Arrow types, and turned
+into Spark types by :func:`spark_schema`; the lake module creates tables from them and refuses
+writes that do not match.
+
+Types: ``timestamp`` is Delta ``timestamp`` (INT64 microseconds, UTC-adjusted); ``date`` is a
+calendar date in UTC; every ``*_ms`` column is a duration in milliseconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import pyarrow as pa
+
+STRING = pa.string()
+LONG = pa.int64()
+INT = pa.int32()
+DOUBLE = pa.float64()
+BOOL = pa.bool_()
+DATE = pa.date32()
+TS = pa.timestamp("us", tz="UTC")
+STRINGS = pa.list_(pa.field("element", pa.string()))
+STRMAP = pa.map_(pa.string(), pa.string())
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: name, Arrow type, nullability and a one-line description (units included)."""
+
+    name: str
+    type: pa.DataType
+    nullable: bool = True
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A catalog entry.
+
+    ``name``: ``layer.table``; ``partition_by``: partition columns, outermost first;
+    ``key``: the columns that identify a row (unique per table version); ``description``: one line.
+    """
+
+    name: str
+    columns: tuple[Column, ...]
+    partition_by: tuple[str, ...]
+    key: tuple[str, ...]
+    description: str
+
+    @property
+    def layer(self) -> str:
+        return self.name.split(".", 1)[0]
+
+    @property
+    def table(self) -> str:
+        return self.name.split(".", 1)[1]
+
+    @property
+    def relative_path(self) -> str:
+        """Path of the table below the lake root, e.g. ``silver/events``."""
+        return f"{self.layer}/{self.table}"
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def arrow_schema(self) -> pa.Schema:
+        """The Arrow schema (column order as declared)."""
+        return pa.schema([pa.field(c.name, c.type, c.nullable) for c in self.columns])
+
+
+def _c(name: str, typ: pa.DataType, desc: str, nullable: bool = True) -> Column:
+    return Column(name, typ, nullable, desc)
+
+
+_INGEST_META = (
+    _c("_source_file", STRING, "landing file the line came from, relative to the landing root", False),
+    _c("_ingested_at", TS, "when the ingest run that wrote this row started (UTC)", False),
+)
+
+_CONTRACT_STRINGS = (
+    _c("sound_id", STRING, "sound used by the video (publish)"),
+    _c("caption", STRING, "caption text (publish)"),
+    _c("region", STRING, "ISO 3166-1 alpha-2 region of the actor"),
+    _c("platform", STRING, "client platform"),
+    _c("app_version", STRING, "client app version"),
+)
+
+TABLES: Final[dict[str, TableSpec]] = {}
+
+
+def _register(spec: TableSpec) -> TableSpec:
+    names = spec.column_names
+    assert len(names) == len(set(names)), spec.name
+    assert all(p in names for p in spec.partition_by), spec.name
+    TABLES[spec.name] = spec
+    return spec
+
+
+BRONZE_EVENTS = _register(TableSpec(
+    name="bronze.events",
+    description="Every landed line that parsed as a JSON object, as landed: contract fields as raw JSON text.",
+    partition_by=("landing_date",),
+    key=("_source_file", "_line_number"),
+    columns=(
+        _c("event_id", STRING, "raw event_id"),
+        _c("event_type", STRING, "raw event_type"),
+        _c("event_time", STRING, "raw event_time: RFC 3339 text or epoch milliseconds as text"),
+        _c("user_id", STRING, "raw user_id"),
+        _c("video_id", STRING, "raw video_id"),
+        _c("creator_id", STRING, "raw creator_id"),
+        _c("play_time_ms", STRING, "raw play_time_ms"),
+        _c("video_duration_ms", STRING, "raw video_duration_ms"),
+        _c("hashtags", STRING, "raw hashtags as JSON text"),
+        *_CONTRACT_STRINGS,
+        _c("extra", STRMAP, "fields outside the contract, values as JSON text"),
+        _c("_line_number", LONG, "1-based line number within _source_file", False),
+        *_INGEST_META,
+        _c("landing_date", DATE, "date folder the file landed in (collector arrival, UTC)", False),
+    ),
+))
+
+QUARANTINE_EVENTS = _register(TableSpec(
+    name="quarantine.events",
+    description="Landed lines that break the landing contract, with the raw line and a machine-readable reason.",
+    partition_by=("landing_date",),
+    key=("_source_file", "_line_number"),
+    columns=(
+        _c("raw_line", STRING, "the line exactly as landed (NULL for a whole corrupt file)"),
+        _c("reason", STRING, "reason code from reelhouse.contract.REASON_CODES", False),
+        _c("reason_detail", STRING, "human-readable detail, e.g. the offending field"),
+        _c("event_id", STRING, "event_id when it could be read"),
+        _c("_line_number", LONG, "1-based line number (0 for a whole corrupt file)", False),
+        *_INGEST_META,
+        _c("landing_date", DATE, "date folder the file landed in", False),
+    ),
+))
+
+SILVER_EVENTS = _register(TableSpec(
+    name="silver.events",
+    description="Valid interaction events, typed, UTC, deduplicated by event_id across all runs, hashtags normalised.",
+    partition_by=("event_date", "landing_date"),
+    key=("event_id",),
+    columns=(
+        _c("event_id", STRING, "unique event id", False),
+        _c("event_type", STRING, "impression | play | like | share | comment | follow | publish", False),
+        _c("event_time", TS, "when it happened (client clock), UTC", False),
+        _c("user_id", STRING, "the actor (for publish, the creator)", False),
+        _c("video_id", STRING, "the video (NULL only for follow)"),
+        _c("creator_id", STRING, "creator followed or publishing"),
+        _c("play_time_ms", LONG, "play: how long the video played in this view, loops included (ms)"),
+        _c("video_duration_ms", LONG, "length of the video (ms); NULL when the client did not know it"),
+        _c("hashtags", STRINGS, "publish: normalised hashtags (NFKC, case-folded, no leading #)"),
+        *_CONTRACT_STRINGS,
+        _c("extra", STRMAP, "fields outside the contract, values as JSON text"),
+        *_INGEST_META,
+        _c("event_date", DATE, "UTC date of event_time", False),
+        _c("landing_date", DATE, "date folder the event landed in; a rerun of that date replaces its rows", False),
+    ),
+))
+
+SILVER_VIDEOS = _register(TableSpec(
+    name="silver.videos",
+    description="One row per published video (from publish events); merge-upserted, earliest publish wins.",
+    partition_by=("published_date",),
+    key=("video_id",),
+    columns=(
+        _c("video_id", STRING, "video id", False),
+        _c("creator_id", STRING, "creator who published it", False),
+        _c("published_at", TS, "publish event_time, UTC", False),
+        _c("video_duration_ms", LONG, "length of the video (ms)"),
+        _c("sound_id", STRING, "sound used"),
+        _c("caption", STRING, "caption text"),
+        _c("hashtags", STRINGS, "normalised hashtags in the order typed"),
+        _c("region", STRING, "creator's region at publish time"),
+        _c("publish_event_id", STRING, "event_id of the publish event", False),
+        _c("_source_file", STRING, "landing file of the publish event", False),
+        _c("published_date", DATE, "UTC date of published_at", False),
+    ),
+))
+
+SILVER_VIDEO_HASHTAGS = _register(TableSpec(
+    name="silver.video_hashtags",
+    description="Video-to-hashtag bridge (normalised tags); one row per (video_id, hashtag).",
+    partition_by=("published_date",),
+    key=("video_id", "hashtag"),
+    columns=(
+        _c("video_id", STRING, "video id (references silver.videos)", False),
+        _c("hashtag", STRING, "normalised hashtag", False),
+        _c("position", INT, "0-based position among the video's hashtags", False),
+        _c("creator_id", STRING, "creator of the video", False),
+        _c("published_at", TS, "publish time of the video, UTC", False),
+        _c("published_date", DATE, "UTC date of published_at", False),
+    ),
+))
+
+OPS_INGEST_RECONCILIATION = _register(TableSpec(
+    name="ops.ingest_reconciliation",
+    description="Per landing file and run: lines read = rows kept + duplicates dropped + rows quarantined.",
+    partition_by=("landing_date",),
+    key=("_source_file",),
+    columns=(
+        _c("_source_file", STRING, "landing file, relative to the landing root", False),
+        _c("file_status", STRING, "ok | corrupt", False),
+        _c("lines_read", LONG, "lines in the file (0 for a corrupt file)", False),
+        _c("rows_kept", LONG, "lines that became new silver.events rows", False),
+        _c("duplicates_dropped", LONG, "valid lines whose event_id was already kept (this run or earlier)", False),
+        _c("rows_quarantined", LONG, "lines written to quarantine.events", False),
+        _c("balanced", BOOL, "lines_read == rows_kept + duplicates_dropped + rows_quarantined", False),
+        _c("_ingested_at", TS, "run start, UTC", False),
+        _c("landing_date", DATE, "date folder", False),
+    ),
+))
+
+
+def get_table(name: str) -> TableSpec:
+    """Look up a table by ``layer.name``. Raises ``KeyError`` listing the known tables."""
+    try:
+        return TABLES[name]
+    except KeyError:
+        raise KeyError(f"unknown table {name!r}; known tables: {sorted(TABLES)}") from None
+
+
+def spark_schema(spec: TableSpec):
+    """The Spark ``StructType`` of a table (requires pyspark)."""
+    from pyspark.sql import types as T
+
+    def conv(t: pa.DataType):
+        if pa.types.is_string(t):
+            return T.StringType()
+        if pa.types.is_int64(t):
+            return T.LongType()
+        if pa.types.is_int32(t):
+            return T.IntegerType()
+        if pa.types.is_float64(t):
+            return T.DoubleType()
+        if pa.types.is_boolean(t):
+            return T.BooleanType()
+        if pa.types.is_date32(t):
+            return T.DateType()
+        if pa.types.is_timestamp(t):
+            return T.TimestampType()
+        if pa.types.is_list(t):
+            return T.ArrayType(conv(t.value_type), True)
+        if pa.types.is_map(t):
+            return T.MapType(conv(t.key_type), conv(t.item_type), True)
+        raise TypeError(f"no Spark type for Arrow {t}")
+
+    return T.StructType([T.StructField(c.name, conv(c.type), c.nullable) for c in spec.columns])

@@ -1,0 +1,255 @@
+"""Configuration as data: ``conf/base.yaml`` plus one overlay chosen by ``REELHOUSE_ENV``.
+
+Resolution order (later wins):
+
+1. ``conf/base.yaml``
+2. ``conf/<REELHOUSE_ENV>.yaml`` (``REELHOUSE_ENV`` defaults to ``local``; ``test`` and ``cluster``
+   ship too)
+3. environment overrides ``REELHOUSE__<SECTION>__<KEY>=value`` (e.g.
+   ``REELHOUSE__PATHS__LAKE=/tmp/lake``, ``REELHOUSE__INGEST__FUTURE_TOLERANCE_SECONDS=60``);
+   Spark conf keys keep their dots: ``REELHOUSE__SPARK__CONF__spark.driver.memory=2g``.
+
+String values may reference the environment as ``${VAR}`` or ``${VAR:-default}``. Relative paths
+resolve against ``REELHOUSE_HOME`` (default: the project root, the parent of ``conf/``). The conf
+folder itself can be moved with ``REELHOUSE_CONF_DIR``. Secrets never live in these files.
+
+Errors: :class:`ConfigError` names the file and the key for a malformed file, an unknown key, a
+missing key or a value of the wrong type.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+import yaml
+
+LakeEngine = Literal["delta-rs", "delta-spark"]
+_ENGINES = ("delta-rs", "delta-spark")
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(ValueError):
+    """A configuration file or override is malformed; the message names the file and key."""
+
+
+@dataclass(frozen=True)
+class PathsConfig:
+    """Where data lives. ``landing``: collector drop zone; ``lake``: root of all Delta tables."""
+
+    landing: str
+    lake: str
+
+
+@dataclass(frozen=True)
+class SparkConfig:
+    """Spark master URL, application name and arbitrary ``spark.*`` settings."""
+
+    master: str
+    app_name: str
+    conf: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    """Ingest tolerances.
+
+    ``future_tolerance_seconds``: how far (seconds) an event_time may lie past the end of the
+    landing hour it arrived in before it is quarantined as ``future_event_time``.
+    ``max_quarantine_ratio``: share of a date's lines (0..1) that may be quarantined before the
+    quality gate blocks the date.
+    """
+
+    future_tolerance_seconds: int
+    max_quarantine_ratio: float
+
+
+@dataclass(frozen=True)
+class Config:
+    """The resolved configuration of one environment (``env``)."""
+
+    env: str
+    paths: PathsConfig
+    lake_engine: LakeEngine
+    spark: SparkConfig
+    ingest: IngestConfig
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def lake_root(self) -> str:
+        return self.paths.lake
+
+    @property
+    def landing_root(self) -> str:
+        return self.paths.landing
+
+
+def _conf_dir() -> Path:
+    return Path(os.environ.get("REELHOUSE_CONF_DIR", PROJECT_ROOT / "conf"))
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: top level must be a mapping, got {type(data).__name__}")
+    return data
+
+
+def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), dict):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in environ.items():
+        if not key.startswith("REELHOUSE__"):
+            continue
+        parts = key[len("REELHOUSE__"):].split("__")
+        # section and key names are lower-case; spark conf keys keep their case
+        parts = [p.lower() for p in parts[:2]] + parts[2:]
+        node = out
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = value
+    return out
+
+
+def _expand(value: Any, where: str) -> Any:
+    if isinstance(value, str):
+        def sub(m: re.Match[str]) -> str:
+            var, default = m.group(1), m.group(2)
+            if var in os.environ:
+                return os.environ[var]
+            if default is not None:
+                return default
+            raise ConfigError(f"{where}: environment variable {var} is not set and has no default")
+        return _ENV_REF.sub(sub, value)
+    if isinstance(value, dict):
+        return {k: _expand(v, f"{where}.{k}") for k, v in value.items()}
+    return value
+
+
+def _section(raw: Mapping[str, Any], name: str, allowed: set[str], src: str) -> Mapping[str, Any]:
+    sec = raw.get(name)
+    if not isinstance(sec, Mapping):
+        raise ConfigError(f"{src}: key '{name}' must be a mapping")
+    unknown = set(sec) - allowed
+    if unknown:
+        raise ConfigError(f"{src}: unknown key(s) {sorted(f'{name}.{u}' for u in unknown)}")
+    missing = allowed - set(sec)
+    if missing:
+        raise ConfigError(f"{src}: missing key(s) {sorted(f'{name}.{m}' for m in missing)}")
+    return sec
+
+
+def _typed(value: Any, kind: type, key: str, src: str) -> Any:
+    try:
+        if kind is int:
+            if isinstance(value, bool):
+                raise ValueError
+            return int(value)
+        if kind is float:
+            return float(value)
+        if kind is str:
+            if isinstance(value, (dict, list)):
+                raise ValueError
+            return str(value)
+    except (TypeError, ValueError):
+        pass
+    raise ConfigError(f"{src}: key '{key}' must be {kind.__name__}, got {value!r}")
+
+
+def _resolve_path(p: str, home: Path) -> str:
+    if "://" in p or Path(p).is_absolute():
+        return p
+    return str((home / p).resolve())
+
+
+def load_config(env: str | None = None, *, environ: Mapping[str, str] | None = None) -> Config:
+    """Load and validate the configuration for ``env`` (default ``$REELHOUSE_ENV`` or ``local``).
+
+    Raises :class:`ConfigError` naming the file and key for any malformed input, or when the
+    overlay file for ``env`` does not exist.
+    """
+    environ = os.environ if environ is None else environ
+    env = env or environ.get("REELHOUSE_ENV", "local")
+    conf_dir = _conf_dir()
+    base_path = conf_dir / "base.yaml"
+    if not base_path.exists():
+        raise ConfigError(f"{base_path}: base configuration not found (set REELHOUSE_CONF_DIR?)")
+    raw = _read_yaml(base_path)
+    overlay = conf_dir / f"{env}.yaml"
+    if not overlay.exists():
+        choices = sorted(p.stem for p in conf_dir.glob("*.yaml") if p.stem != "base")
+        raise ConfigError(f"REELHOUSE_ENV={env!r}: no overlay {overlay}; choose one of {choices}")
+    raw = _deep_merge(raw, _read_yaml(overlay))
+    raw = _deep_merge(raw, _env_overrides(environ))
+    src = f"{base_path.name}+{overlay.name}"
+    raw = _expand(raw, src)
+
+    unknown = set(raw) - {"paths", "lake", "spark", "ingest"}
+    if unknown:
+        raise ConfigError(f"{src}: unknown top-level key(s) {sorted(unknown)}")
+    home = Path(environ.get("REELHOUSE_HOME", PROJECT_ROOT))
+    paths = _section(raw, "paths", {"landing", "lake"}, src)
+    lake = _section(raw, "lake", {"engine"}, src)
+    spark = _section(raw, "spark", {"master", "app_name", "conf"}, src)
+    ingest = _section(raw, "ingest", {"future_tolerance_seconds", "max_quarantine_ratio"}, src)
+
+    engine = _typed(lake["engine"], str, "lake.engine", src)
+    if engine not in _ENGINES:
+        raise ConfigError(f"{src}: key 'lake.engine' must be one of {_ENGINES}, got {engine!r}")
+    spark_conf = spark["conf"] or {}
+    if not isinstance(spark_conf, Mapping):
+        raise ConfigError(f"{src}: key 'spark.conf' must be a mapping")
+    ratio = _typed(ingest["max_quarantine_ratio"], float, "ingest.max_quarantine_ratio", src)
+    if not 0.0 <= ratio <= 1.0:
+        raise ConfigError(f"{src}: key 'ingest.max_quarantine_ratio' must be in [0, 1], got {ratio}")
+    tol = _typed(ingest["future_tolerance_seconds"], int, "ingest.future_tolerance_seconds", src)
+    if tol < 0:
+        raise ConfigError(f"{src}: key 'ingest.future_tolerance_seconds' must be >= 0, got {tol}")
+
+    return Config(
+        env=env,
+        paths=PathsConfig(
+            landing=_resolve_path(_typed(paths["landing"], str, "paths.landing", src), home),
+            lake=_resolve_path(_typed(paths["lake"], str, "paths.lake", src), home),
+        ),
+        lake_engine=engine,  # type: ignore[arg-type]
+        spark=SparkConfig(
+            master=_typed(spark["master"], str, "spark.master", src),
+            app_name=_typed(spark["app_name"], str, "spark.app_name", src),
+            conf={str(k): _typed(v, str, f"spark.conf.{k}", src) for k, v in spark_conf.items()},
+        ),
+        ingest=IngestConfig(future_tolerance_seconds=tol, max_quarantine_ratio=ratio),
+        raw=raw,
+    )
+
+
+@lru_cache(maxsize=1)
+def _cached(env: str, fingerprint: tuple[tuple[str, str], ...]) -> Config:
+    return load_config(env)
+
+
+def get_config() -> Config:
+    """The configuration for the current process environment (cached per environment state)."""
+    env = os.environ.get("REELHOUSE_ENV", "local")
+    fp = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("REELHOUSE")))
+    return _cached(env, fp)

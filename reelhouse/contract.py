@@ -1,0 +1,146 @@
+"""The landing contract (v1) for interaction events, as data.
+
+This module is the single place that names event types, required fields, field types and
+quarantine reason codes. The Spark ingest step (``spark_jobs/ingest.py``), the event generator
+(``reelhouse.generate``) and the importers all import it, so the three cannot drift apart.
+
+Landing layout: ``<landing>/events/date=YYYY-MM-DD/hour=HH/*.jsonl`` or ``*.jsonl.gz``, one JSON
+object per line, UTF-8. Delivery is at-least-once: a whole file may arrive twice and one event may
+appear in two files; ``event_id`` identifies an event.
+
+Contract deviation (documented in the README): for ``play`` the key ``video_duration_ms`` is
+required but may be JSON ``null`` meaning "the client did not know the length" (18.5 % of the
+real KuaiRand rows carry a zero/unknown duration). When it is a number it must be an integer > 0.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Final, Literal
+
+CONTRACT_VERSION: Final = "v1"
+
+EventType = Literal["impression", "play", "like", "share", "comment", "follow", "publish"]
+
+EVENT_TYPES: Final[tuple[str, ...]] = (
+    "impression",
+    "play",
+    "like",
+    "share",
+    "comment",
+    "follow",
+    "publish",
+)
+
+#: JSON type each known field must have. ``"string"`` = JSON string, ``"integer"`` = JSON integer
+#: (no fraction, no quotes), ``"string_list"`` = JSON array of strings, ``"event_time"`` = RFC 3339
+#: string with an offset, or integer epoch milliseconds.
+FIELD_TYPES: Final[dict[str, str]] = {
+    "event_id": "string",
+    "event_type": "string",
+    "event_time": "event_time",
+    "user_id": "string",
+    "video_id": "string",
+    "creator_id": "string",
+    "play_time_ms": "integer",
+    "video_duration_ms": "integer",
+    "hashtags": "string_list",
+    "sound_id": "string",
+    "caption": "string",
+    "region": "string",
+    "platform": "string",
+    "app_version": "string",
+}
+
+KNOWN_FIELDS: Final[tuple[str, ...]] = tuple(FIELD_TYPES)
+
+#: Fields every event must carry (non-null).
+ALWAYS_REQUIRED: Final[tuple[str, ...]] = ("event_id", "event_type", "event_time", "user_id")
+
+#: Extra fields required per event type (non-null unless listed in NULLABLE_REQUIRED).
+REQUIRED_BY_TYPE: Final[dict[str, tuple[str, ...]]] = {
+    "impression": ("video_id",),
+    "play": ("video_id", "play_time_ms", "video_duration_ms"),
+    "like": ("video_id",),
+    "share": ("video_id",),
+    "comment": ("video_id",),
+    "follow": ("creator_id",),
+    "publish": ("video_id", "creator_id", "video_duration_ms", "hashtags"),
+}
+
+#: (event_type, field) pairs whose key must be present but whose value may be JSON null.
+NULLABLE_REQUIRED: Final[frozenset[tuple[str, str]]] = frozenset({("play", "video_duration_ms")})
+
+# ---------------------------------------------------------------------------------------------
+# Quarantine reason codes (machine-readable, stable: dashboards and the quality gate key on them)
+# ---------------------------------------------------------------------------------------------
+REASON_CORRUPT_FILE: Final = "corrupt_file"  #: the file cannot be decompressed/decoded at all
+REASON_INVALID_JSON: Final = "invalid_json"  #: the line is not JSON (or is blank)
+REASON_NOT_AN_OBJECT: Final = "not_an_object"  #: valid JSON, but not an object
+REASON_MISSING_FIELD: Final = "missing_required_field"  #: a required field absent or null
+REASON_WRONG_TYPE: Final = "wrong_type"  #: a known field has the wrong JSON type
+REASON_UNKNOWN_EVENT_TYPE: Final = "unknown_event_type"
+REASON_INVALID_EVENT_TIME: Final = "invalid_event_time"  #: unparseable, or RFC 3339 without offset
+REASON_FUTURE_EVENT_TIME: Final = "future_event_time"  #: beyond the landing hour + tolerance
+REASON_NEGATIVE_PLAY_TIME: Final = "negative_play_time"  #: play_time_ms < 0
+REASON_INVALID_DURATION: Final = "invalid_video_duration"  #: video_duration_ms <= 0
+
+REASON_CODES: Final[tuple[str, ...]] = (
+    REASON_CORRUPT_FILE,
+    REASON_INVALID_JSON,
+    REASON_NOT_AN_OBJECT,
+    REASON_MISSING_FIELD,
+    REASON_WRONG_TYPE,
+    REASON_UNKNOWN_EVENT_TYPE,
+    REASON_INVALID_EVENT_TIME,
+    REASON_FUTURE_EVENT_TIME,
+    REASON_NEGATIVE_PLAY_TIME,
+    REASON_INVALID_DURATION,
+)
+
+#: RFC 3339 date-time with a mandatory offset (``Z`` or ``±HH:MM``); ``T`` or space separator.
+RFC3339_PATTERN: Final = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+)
+_RFC3339 = re.compile(RFC3339_PATTERN)
+
+#: Landing path layout; ``date`` and ``hour`` are the collector's arrival date/hour in UTC.
+LANDING_EVENTS_DIR: Final = "events"
+LANDING_FILE_PATTERN: Final = re.compile(
+    r"(?:^|/)events/date=(\d{4}-\d{2}-\d{2})/hour=(\d{2})/[^/]+\.jsonl(\.gz)?$"
+)
+
+
+def is_rfc3339_with_offset(value: str) -> bool:
+    """True when ``value`` is an RFC 3339 date-time carrying an explicit UTC offset."""
+    return bool(_RFC3339.match(value))
+
+
+def normalize_hashtag(tag: str) -> str:
+    """Normalise one hashtag as the contract says: Unicode NFKC, case-folded, leading ``#``
+    characters stripped, surrounding white space trimmed.
+
+    ``"#Dance"``, ``"dance"`` and ``"ＤＡＮＣＥ"`` (full-width) all become ``"dance"``; Chinese and
+    emoji tags are kept as they are after NFKC (``"#萌宠驾到"`` → ``"萌宠驾到"``). Returns ``""`` for a
+    tag that is empty after normalisation; callers drop those.
+
+    Source: Unicode Standard Annex #15 (NFKC) and #44 / Python ``str.casefold`` (full case folding).
+    """
+    t = unicodedata.normalize("NFKC", tag).casefold().strip()
+    return t.lstrip("#").strip()
+
+
+def normalize_hashtags(tags: list[str] | None) -> list[str] | None:
+    """Normalise a list of hashtags: each via :func:`normalize_hashtag`, empties dropped,
+    duplicates removed keeping first-seen order. ``None`` stays ``None``."""
+    if tags is None:
+        return None
+    seen: dict[str, None] = {}
+    for tag in tags:
+        if tag is None:
+            continue
+        n = normalize_hashtag(tag)
+        if n:
+            seen.setdefault(n, None)
+    return list(seen)

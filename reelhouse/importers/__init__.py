@@ -1,0 +1,1 @@
+"""Dataset importers: turn public interaction datasets into landing files (landing contract v1)."""
