@@ -1,0 +1,543 @@
+"""Ingest: one landing date → bronze.events, quarantine.events, silver.events, silver.videos,
+silver.video_hashtags and ops.ingest_reconciliation.
+
+Pure transforms (``DataFrame -> DataFrame``) come first; :func:`run` is the thin main that reads
+the landing files and writes every table through :class:`reelhouse.lake.Lake`; :func:`main` is the
+``spark-submit`` entry point (``spark-submit spark_jobs/ingest.py --date 2024-01-01``).
+
+Idempotency: every table is written per ``landing_date`` with an atomic partition overwrite, so
+re-running a date replaces exactly what that date contributed (across every ``event_date`` its
+late events touched) and leaves the same content. Deduplication by ``event_id`` is within the
+run and against silver rows that *other* landing dates contributed to the same event dates.
+Dimension tables are merge-upserted (earliest publish wins). Each commit carries the application
+transaction ``(reelhouse.ingest.<table>.<date>, run_version)``: a retried task is a no-op for the
+tables it already committed.
+
+Reconciliation, per landing file: ``lines_read = rows_kept + duplicates_dropped +
+rows_quarantined``; a file that cannot be decompressed is one ``corrupt_file`` quarantine row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timezone
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from reelhouse import contract as C
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import DataFrame, SparkSession
+
+    from reelhouse.config import Config
+    from reelhouse.landing import LandingFile
+    from reelhouse.lake import Lake
+
+INGEST_TABLES = (
+    "quarantine.events",
+    "bronze.events",
+    "silver.events",
+    "silver.videos",
+    "silver.video_hashtags",
+    "ops.ingest_reconciliation",
+)
+
+_STRING_FIELDS = [f for f, t in C.FIELD_TYPES.items() if t == "string"]
+_EXPECTED_TYPES = {
+    "string": ("STRING",),
+    "integer": ("BIGINT",),
+    "string_list": ("ARRAY<STRING>", "ARRAY<VOID>"),
+    "event_time": ("STRING", "BIGINT"),
+}
+
+
+# ----------------------------------------------------------------------------- pure transforms
+def classify_lines(lines: "DataFrame", *, landing_date: date, future_tolerance_seconds: int) -> "DataFrame":
+    """Parse and validate landing lines against the contract.
+
+    Input: ``value`` (the line), ``_source_file`` (relative path, ``events/date=…/hour=HH/…``),
+    ``_line_number`` (1-based). Output: the input plus ``is_object`` (line parsed as a JSON
+    object), ``reason``/``reason_detail`` (NULL for a valid line; otherwise the first violated rule
+    in this order: invalid_json, not_an_object, wrong_type, missing_required_field (always-required
+    fields), unknown_event_type, missing_required_field (per type), invalid_event_time,
+    future_event_time, negative_play_time, invalid_video_duration), ``f`` (map of field → raw text,
+    JSON text for non-strings), and typed ``t_event_time`` (timestamp UTC), ``t_play_time_ms``,
+    ``t_video_duration_ms`` (bigint, ms) and ``t_hashtags`` (array<string>, as typed).
+
+    ``future_event_time``: event_time later than the end of the line's landing hour (from the
+    ``hour=HH`` folder of ``landing_date``) plus ``future_tolerance_seconds``.
+    """
+    from pyspark.sql import functions as F
+
+    v = F.expr("try_parse_json(value)")
+    df = lines.withColumn("_v", v).withColumn("f", F.from_json("value", "map<string,string>"))
+    # JSON type of each known field that is present and non-null (NULL otherwise)
+    for name in C.KNOWN_FIELDS:
+        df = df.withColumn(
+            f"_t_{name}",
+            F.when(F.col("f")[name].isNotNull(), F.expr(f"schema_of_variant(variant_get(_v, '$.{name}'))")),
+        )
+    is_json = F.col("_v").isNotNull()
+    is_object = is_json & F.col("f").isNotNull()
+
+    wrong_type = None
+    for name, kind in C.FIELD_TYPES.items():
+        bad = F.col(f"_t_{name}").isNotNull() & ~F.col(f"_t_{name}").isin(*_EXPECTED_TYPES[kind])
+        msg = F.concat(F.lit(f"{name}: expected {kind}, got "), F.lower(F.col(f"_t_{name}")))
+        wrong_type = F.when(bad, msg) if wrong_type is None else wrong_type.when(bad, msg)
+
+    missing_always = None
+    for name in C.ALWAYS_REQUIRED:
+        cond = F.col("f")[name].isNull()
+        msg = F.lit(f"{name} is required")
+        missing_always = F.when(cond, msg) if missing_always is None else missing_always.when(cond, msg)
+
+    et = F.col("f")["event_type"]
+    missing_by_type = None
+    for etype, fields in C.REQUIRED_BY_TYPE.items():
+        for name in fields:
+            if (etype, name) in C.NULLABLE_REQUIRED:
+                cond = (et == etype) & ~F.map_contains_key(F.col("f"), name)
+                msg = F.lit(f"{name} is required for {etype} (null allowed)")
+            else:
+                cond = (et == etype) & F.col("f")[name].isNull()
+                msg = F.lit(f"{name} is required for {etype}")
+            missing_by_type = F.when(cond, msg) if missing_by_type is None else missing_by_type.when(cond, msg)
+
+    raw_time = F.col("f")["event_time"]
+    time_is_ms = F.col("_t_event_time") == "BIGINT"
+    time_text_ok = raw_time.rlike(C.RFC3339_PATTERN)
+    event_time = (
+        F.when(time_is_ms, F.expr("try_cast(f['event_time'] AS BIGINT)"))
+        .otherwise(None)
+    )
+    t_event_time = F.when(time_is_ms, F.timestamp_millis(event_time)).when(
+        time_text_ok, F.expr("try_cast(upper(f['event_time']) AS TIMESTAMP)")
+    )
+    hour_end = F.to_timestamp(F.lit(landing_date.isoformat())) + F.make_dt_interval(
+        F.lit(0), F.coalesce(F.expr("try_cast(nullif(regexp_extract(_source_file, '/hour=([0-9]{2})/', 1), '') AS INT)"), F.lit(23)) + 1
+    )
+    limit = hour_end + F.make_dt_interval(F.lit(0), F.lit(0), F.lit(0), F.lit(future_tolerance_seconds))
+
+    df = df.withColumn("t_event_time", t_event_time)
+    df = df.withColumn("t_play_time_ms", F.expr("try_cast(f['play_time_ms'] AS BIGINT)"))
+    df = df.withColumn("t_video_duration_ms", F.expr("try_cast(f['video_duration_ms'] AS BIGINT)"))
+    df = df.withColumn("t_hashtags", F.from_json(F.col("f")["hashtags"], "array<string>"))
+
+    reason = (
+        F.when(~is_json, F.struct(F.lit(C.REASON_INVALID_JSON).alias("code"),
+                                  F.when(F.trim(F.col("value")) == "", F.lit("blank line")).otherwise(F.lit("line is not valid JSON")).alias("detail")))
+        .when(~is_object, F.struct(F.lit(C.REASON_NOT_AN_OBJECT).alias("code"),
+                                   F.concat(F.lit("JSON value is "), F.lower(F.expr("schema_of_variant(_v)"))).alias("detail")))
+        .when(wrong_type.isNotNull(), F.struct(F.lit(C.REASON_WRONG_TYPE).alias("code"), wrong_type.alias("detail")))
+        .when(missing_always.isNotNull(), F.struct(F.lit(C.REASON_MISSING_FIELD).alias("code"), missing_always.alias("detail")))
+        .when(~et.isin(*C.EVENT_TYPES), F.struct(F.lit(C.REASON_UNKNOWN_EVENT_TYPE).alias("code"),
+                                                F.concat(F.lit("event_type "), et).alias("detail")))
+        .when(missing_by_type.isNotNull(), F.struct(F.lit(C.REASON_MISSING_FIELD).alias("code"), missing_by_type.alias("detail")))
+        .when(F.col("t_event_time").isNull(), F.struct(F.lit(C.REASON_INVALID_EVENT_TIME).alias("code"),
+                                                      F.concat(F.lit("event_time "), raw_time).alias("detail")))
+        .when(F.col("t_event_time") > limit, F.struct(F.lit(C.REASON_FUTURE_EVENT_TIME).alias("code"),
+                                                     F.concat(F.lit("event_time "), raw_time, F.lit(" is after "), limit.cast("string")).alias("detail")))
+        .when(F.col("t_play_time_ms") < 0, F.struct(F.lit(C.REASON_NEGATIVE_PLAY_TIME).alias("code"),
+                                                   F.concat(F.lit("play_time_ms "), F.col("t_play_time_ms").cast("string")).alias("detail")))
+        .when(F.col("t_video_duration_ms") <= 0, F.struct(F.lit(C.REASON_INVALID_DURATION).alias("code"),
+                                                         F.concat(F.lit("video_duration_ms "), F.col("t_video_duration_ms").cast("string")).alias("detail")))
+    )
+    df = df.withColumn("_reason", reason).withColumn("is_object", is_object)
+    df = df.withColumn("reason", F.col("_reason.code")).withColumn("reason_detail", F.col("_reason.detail"))
+    return df.drop("_reason", "_v", *[f"_t_{n}" for n in C.KNOWN_FIELDS])
+
+
+def to_bronze(classified: "DataFrame", *, landing_date: date, ingested_at: datetime) -> "DataFrame":
+    """Every line that parsed as a JSON object, contract fields as raw text (bronze.events)."""
+    from pyspark.sql import functions as F
+
+    known = F.array(*[F.lit(n) for n in C.KNOWN_FIELDS])
+    return classified.where("is_object").select(
+        *[F.col("f")[n].alias(n) for n in C.KNOWN_FIELDS],
+        F.map_filter("f", lambda k, _v: ~F.array_contains(known, k)).alias("extra"),
+        "_line_number",
+        "_source_file",
+        F.lit(ingested_at).cast("timestamp").alias("_ingested_at"),
+        F.lit(landing_date).cast("date").alias("landing_date"),
+    )
+
+
+def to_quarantine(classified: "DataFrame", *, landing_date: date, ingested_at: datetime) -> "DataFrame":
+    """Lines that break the contract, with the raw line and reason (quarantine.events)."""
+    from pyspark.sql import functions as F
+
+    return classified.where(F.col("reason").isNotNull()).select(
+        F.col("value").alias("raw_line"),
+        "reason",
+        "reason_detail",
+        F.when(F.col("is_object"), F.col("f")["event_id"]).alias("event_id"),
+        "_line_number",
+        "_source_file",
+        F.lit(ingested_at).cast("timestamp").alias("_ingested_at"),
+        F.lit(landing_date).cast("date").alias("landing_date"),
+    )
+
+
+def corrupt_file_rows(spark: "SparkSession", files: list["LandingFile"], *, landing_date: date, ingested_at: datetime) -> "DataFrame":
+    """One quarantine row (reason ``corrupt_file``, line 0, no raw line) per unreadable file."""
+    from reelhouse.catalog import get_table, spark_schema
+
+    rows = [
+        (None, C.REASON_CORRUPT_FILE, f.error, None, 0, f.relative_path, ingested_at, landing_date)
+        for f in files
+        if not f.readable
+    ]
+    return spark.createDataFrame(rows, spark_schema(get_table("quarantine.events")))
+
+
+def normalize_hashtags_column(col):
+    """Spark column expression: an ``array<string>`` of hashtags normalised by
+    :func:`reelhouse.contract.normalize_hashtags` (NFKC, case-fold, strip ``#``, trim, drop empty,
+    dedupe). NFKC is not a Spark SQL function, hence a vectorised pandas UDF."""
+    from pyspark.sql import functions as F
+
+    return F.pandas_udf(_normalize_series, "array<string>")(col)
+
+
+def _normalize_series(s: pd.Series) -> pd.Series:
+    return s.map(lambda tags: None if tags is None else C.normalize_hashtags(list(tags)))
+
+
+def to_events(classified: "DataFrame", *, landing_date: date, ingested_at: datetime) -> "DataFrame":
+    """Valid lines as typed events (silver.events schema), before deduplication."""
+    from pyspark.sql import functions as F
+
+    known = F.array(*[F.lit(n) for n in C.KNOWN_FIELDS])
+    f = F.col("f")
+    return classified.where(F.col("reason").isNull()).select(
+        f["event_id"].alias("event_id"),
+        f["event_type"].alias("event_type"),
+        F.col("t_event_time").alias("event_time"),
+        f["user_id"].alias("user_id"),
+        f["video_id"].alias("video_id"),
+        f["creator_id"].alias("creator_id"),
+        F.col("t_play_time_ms").alias("play_time_ms"),
+        F.col("t_video_duration_ms").alias("video_duration_ms"),
+        F.when(F.col("t_hashtags").isNotNull(), normalize_hashtags_column(F.col("t_hashtags"))).alias("hashtags"),
+        f["sound_id"].alias("sound_id"),
+        f["caption"].alias("caption"),
+        F.upper(f["region"]).alias("region"),
+        f["platform"].alias("platform"),
+        f["app_version"].alias("app_version"),
+        F.map_filter("f", lambda k, _v: ~F.array_contains(known, k)).alias("extra"),
+        "_source_file",
+        F.lit(ingested_at).cast("timestamp").alias("_ingested_at"),
+        F.to_date("t_event_time").alias("event_date"),
+        F.lit(landing_date).cast("date").alias("landing_date"),
+        "_line_number",
+    )
+
+
+def deduplicate(events: "DataFrame", prior_event_ids: "DataFrame") -> "DataFrame":
+    """Keep the first copy of each ``event_id`` (ordered by ``_source_file``, ``_line_number``)
+    and drop ids already present in ``prior_event_ids`` (column ``event_id``: what other landing
+    dates already put in silver). Returns the kept rows, same columns as ``events``."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    w = Window.partitionBy("event_id").orderBy("_source_file", "_line_number")
+    first = events.withColumn("_rn", F.row_number().over(w)).where("_rn = 1").drop("_rn")
+    return first.join(prior_event_ids.select("event_id").distinct(), "event_id", "left_anti").select(*events.columns)
+
+
+def to_videos(silver_events: "DataFrame") -> "DataFrame":
+    """silver.videos rows from publish events: one per video_id, the earliest publish wins
+    (ties broken by event_id)."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    pub = silver_events.where(F.col("event_type") == "publish")
+    w = Window.partitionBy("video_id").orderBy("event_time", "event_id")
+    return (
+        pub.withColumn("_rn", F.row_number().over(w))
+        .where("_rn = 1")
+        .select(
+            "video_id",
+            "creator_id",
+            F.col("event_time").alias("published_at"),
+            "video_duration_ms",
+            "sound_id",
+            "caption",
+            F.coalesce("hashtags", F.array().cast("array<string>")).alias("hashtags"),
+            "region",
+            F.col("event_id").alias("publish_event_id"),
+            "_source_file",
+            F.to_date("event_time").alias("published_date"),
+        )
+    )
+
+
+def to_video_hashtags(videos: "DataFrame") -> "DataFrame":
+    """silver.video_hashtags: one row per (video_id, normalised hashtag) with its position."""
+    from pyspark.sql import functions as F
+
+    return videos.select(
+        "video_id",
+        F.posexplode("hashtags").alias("position", "hashtag"),
+        "creator_id",
+        "published_at",
+        "published_date",
+    ).select("video_id", "hashtag", F.col("position").cast("int"), "creator_id", "published_at", "published_date")
+
+
+def reconcile(
+    classified: "DataFrame",
+    kept: "DataFrame",
+    corrupt: "DataFrame",
+    *,
+    landing_date: date,
+    ingested_at: datetime,
+) -> "DataFrame":
+    """Per-file reconciliation (ops.ingest_reconciliation).
+
+    ``classified``: every line (``_source_file``, ``reason``); ``kept``: the rows that went to
+    silver (``_source_file``); ``corrupt``: the corrupt-file quarantine rows. For a readable file
+    ``duplicates_dropped`` = valid lines − kept lines, and ``balanced`` checks
+    ``lines_read == rows_kept + duplicates_dropped + rows_quarantined`` where ``rows_kept`` is
+    counted independently from ``kept``; a corrupt file is balanced when its single quarantine row
+    accounts for it.
+    """
+    from pyspark.sql import functions as F
+
+    per_file = classified.groupBy("_source_file").agg(
+        F.count(F.lit(1)).alias("lines_read"),
+        F.count(F.when(F.col("reason").isNull(), 1)).alias("_valid"),
+        F.count(F.when(F.col("reason").isNotNull(), 1)).alias("rows_quarantined"),
+    )
+    kept_per_file = kept.groupBy("_source_file").agg(F.count(F.lit(1)).alias("rows_kept"))
+    ok = (
+        per_file.join(kept_per_file, "_source_file", "left")
+        .select(
+            "_source_file",
+            F.lit("ok").alias("file_status"),
+            "lines_read",
+            F.coalesce("rows_kept", F.lit(0)).alias("rows_kept"),
+            (F.col("_valid") - F.coalesce("rows_kept", F.lit(0))).alias("duplicates_dropped"),
+            "rows_quarantined",
+        )
+    )
+    bad = corrupt.select(
+        "_source_file",
+        F.lit("corrupt").alias("file_status"),
+        F.lit(0).cast("long").alias("lines_read"),
+        F.lit(0).cast("long").alias("rows_kept"),
+        F.lit(0).cast("long").alias("duplicates_dropped"),
+        F.lit(1).cast("long").alias("rows_quarantined"),
+    )
+    both = ok.unionByName(bad)
+    balanced = F.when(
+        F.col("file_status") == "ok",
+        F.col("lines_read") == F.col("rows_kept") + F.col("duplicates_dropped") + F.col("rows_quarantined"),
+    ).otherwise((F.col("rows_kept") + F.col("duplicates_dropped") == 0) & (F.col("rows_quarantined") == 1))
+    return both.select(
+        "*",
+        balanced.alias("balanced"),
+        F.lit(ingested_at).cast("timestamp").alias("_ingested_at"),
+        F.lit(landing_date).cast("date").alias("landing_date"),
+    )
+
+
+# ----------------------------------------------------------------------------- main
+@dataclass
+class IngestReport:
+    """What one ingest run did. Counts are lines/rows; ``seconds`` is wall time."""
+
+    landing_date: str
+    files: int = 0
+    corrupt_files: int = 0
+    lines_read: int = 0
+    rows_kept: int = 0
+    duplicates_dropped: int = 0
+    rows_quarantined: int = 0
+    quarantined_by_reason: dict[str, int] = field(default_factory=dict)
+    event_dates: list[str] = field(default_factory=list)
+    balanced: bool = True
+    videos_upserted: int = 0
+    table_versions: dict[str, int | None] = field(default_factory=dict)
+    skipped_tables: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    message: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def read_landing_lines(spark: "SparkSession", files: list["LandingFile"]) -> "DataFrame":
+    """Read readable landing files as ``value``, ``_source_file`` (relative), ``_line_number``.
+
+    Line numbers come from ``monotonically_increasing_id`` (partition id in the upper 31 bits,
+    row index in the lower 33) with one file per partition, which :func:`run` arranges by setting
+    ``spark.sql.files.openCostInBytes`` = ``spark.sql.files.maxPartitionBytes`` = 2 GiB for the
+    read (files above 2 GiB would be split and are refused).
+    """
+    from pyspark.sql import functions as F
+
+    readable = [f for f in files if f.readable]
+    too_big = [f.relative_path for f in readable if f.size >= (2 << 30) and not f.path.endswith(".gz")]
+    if too_big:
+        raise ValueError(f"landing files of 2 GiB or more are not supported (split them): {too_big}")
+    paths = [f.path for f in readable]
+    df = spark.read.option("lineSep", "\n").text(paths)
+    return df.select(
+        "value",
+        F.regexp_extract(F.col("_metadata.file_path"), r"(events/date=[^/]+/hour=[^/]+/[^/]+)$", 1).alias("_source_file"),
+        ((F.monotonically_increasing_id().bitwiseAND(F.lit((1 << 33) - 1))) + 1).alias("_line_number"),
+    )
+
+
+def run(
+    spark: "SparkSession",
+    lake: "Lake",
+    config: "Config",
+    landing_date: date,
+    *,
+    run_version: int | None = None,
+) -> IngestReport:
+    """Ingest one landing date end to end and return the report.
+
+    ``run_version``: the application-transaction version of this run (default: now in epoch ms).
+    Reusing the version of a run that already committed makes those commits no-ops (a retry);
+    a larger version re-ingests. A date without landing files is a successful no-op.
+    """
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    from reelhouse.landing import list_landing_files
+
+    t0 = time.time()
+    run_version = int(run_version if run_version is not None else time.time() * 1000)
+    ingested_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    report = IngestReport(landing_date=landing_date.isoformat())
+    files = list_landing_files(config.paths.landing, landing_date)
+    if not files:
+        report.message = f"no landing files for {landing_date} under {config.paths.landing}: nothing to do"
+        report.seconds = round(time.time() - t0, 3)
+        return report
+    report.files = len(files)
+    report.corrupt_files = sum(not f.readable for f in files)
+
+    def commit(table: str, df: "DataFrame", **kw) -> None:
+        app = f"reelhouse.ingest.{table}.{landing_date.isoformat()}"
+        if "on" in kw:
+            res = lake.merge(df, table, app_id=app, app_version=run_version, **kw)
+        else:
+            res = lake.write(df, table, mode="overwrite_partitions", partitions={"landing_date": [landing_date]},
+                             app_id=app, app_version=run_version, metadata={"landing_date": landing_date.isoformat(), "step": "ingest"})
+        report.table_versions[table] = res.version
+        if res.skipped:
+            report.skipped_tables.append(table)
+
+    conf_keys = {"spark.sql.files.maxPartitionBytes": str(2 << 30), "spark.sql.files.openCostInBytes": str(2 << 30)}
+    saved = {k: spark.conf.get(k, None) for k in conf_keys}
+    for k, v in conf_keys.items():
+        spark.conf.set(k, v)
+    classified = None
+    try:
+        corrupt = corrupt_file_rows(spark, files, landing_date=landing_date, ingested_at=ingested_at)
+        if any(f.readable for f in files):
+            lines = read_landing_lines(spark, files)
+            classified = classify_lines(
+                lines, landing_date=landing_date, future_tolerance_seconds=config.ingest.future_tolerance_seconds
+            ).persist(StorageLevel.MEMORY_AND_DISK)
+            quarantine = to_quarantine(classified, landing_date=landing_date, ingested_at=ingested_at).unionByName(corrupt)
+            bronze = to_bronze(classified, landing_date=landing_date, ingested_at=ingested_at)
+            events = to_events(classified, landing_date=landing_date, ingested_at=ingested_at)
+        else:
+            quarantine = corrupt
+            bronze = spark.createDataFrame([], _schema("bronze.events"))
+            events = None
+
+        commit("quarantine.events", quarantine)
+        commit("bronze.events", bronze)
+
+        if events is not None:
+            touched = sorted(r[0] for r in events.select("event_date").distinct().collect())
+        else:
+            touched = []
+        report.event_dates = [d.isoformat() for d in touched]
+        if touched:
+            prior = lake.read("silver.events", where={"event_date": touched}).where(
+                F.col("landing_date") != F.lit(landing_date)
+            ).select("event_id")
+            kept = deduplicate(events, prior).drop("_line_number")
+        else:
+            kept = spark.createDataFrame([], _schema("silver.events"))
+        commit("silver.events", kept)
+
+        silver_today = lake.read("silver.events", where={"landing_date": [landing_date]})
+        videos = to_videos(silver_today)
+        n_videos = videos.count()
+        if n_videos:
+            commit("silver.videos", videos, on=["video_id"],
+                   update_when="s.published_at < t.published_at OR (s.published_at = t.published_at AND s.publish_event_id < t.publish_event_id)")
+            hashtags = to_video_hashtags(lake.read("silver.videos").join(videos.select("video_id"), "video_id", "left_semi"))
+            commit("silver.video_hashtags", hashtags, on=["video_id", "hashtag"])
+        report.videos_upserted = n_videos
+
+        lines_df = classified.select("_source_file", "reason") if classified is not None else spark.createDataFrame([], "_source_file string, reason string")
+        recon = reconcile(lines_df, silver_today.select("_source_file"), corrupt, landing_date=landing_date, ingested_at=ingested_at)
+        commit("ops.ingest_reconciliation", recon)
+
+        rec = lake.read("ops.ingest_reconciliation", where={"landing_date": [landing_date]}).agg(
+            F.sum("lines_read"), F.sum("rows_kept"), F.sum("duplicates_dropped"), F.sum("rows_quarantined"),
+            F.min(F.col("balanced").cast("int")),
+        ).collect()[0]
+        report.lines_read, report.rows_kept, report.duplicates_dropped, report.rows_quarantined = (int(x or 0) for x in rec[:4])
+        report.balanced = bool(rec[4]) if rec[4] is not None else True
+        report.quarantined_by_reason = {
+            r["reason"]: r["count"]
+            for r in lake.read("quarantine.events", where={"landing_date": [landing_date]}).groupBy("reason").count().collect()
+        }
+        if report.balanced:
+            report.message = "ok"
+        else:
+            report.message = "reconciliation mismatch: see ops.ingest_reconciliation where balanced = false"
+    finally:
+        if classified is not None:
+            classified.unpersist()
+        for k, v in saved.items():
+            if v is None:
+                spark.conf.unset(k)
+            else:
+                spark.conf.set(k, v)
+    report.seconds = round(time.time() - t0, 3)
+    return report
+
+
+def _schema(name: str):
+    from reelhouse.catalog import get_table, spark_schema
+
+    return spark_schema(get_table(name))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``spark-submit spark_jobs/ingest.py --date YYYY-MM-DD [--run-version N]``: ingest one date,
+    print the report as JSON, exit 0 (1 when the reconciliation does not balance)."""
+    from reelhouse.config import get_config
+    from reelhouse.lake import Lake
+    from reelhouse.spark import get_spark
+
+    p = argparse.ArgumentParser(prog="ingest", description=__doc__.splitlines()[0])
+    p.add_argument("--date", required=True, type=date.fromisoformat, help="landing date, YYYY-MM-DD")
+    p.add_argument("--run-version", type=int, default=None, help="application transaction version (default: now, ms)")
+    args = p.parse_args(argv)
+    cfg = get_config()
+    spark = get_spark(cfg, app_name=f"reelhouse-ingest-{args.date}")
+    report = run(spark, Lake.from_config(cfg, spark), cfg, args.date, run_version=args.run_version)
+    print(json.dumps(report.to_dict(), indent=2, default=str))
+    return 0 if report.balanced else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
