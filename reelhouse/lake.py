@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Literal, Mapping, Sequence
 from urllib.parse import unquote
 
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
 import pyarrow.parquet as pq
 from deltalake import DeltaTable
 from deltalake.exceptions import TableNotFoundError
@@ -283,6 +284,22 @@ class Lake:
         operationMetrics and the reelhouse commit metadata."""
         return self.delta_table(name).history(limit)
 
+    def describe(self, name: str) -> dict[str, Any]:
+        """Version, row count (sum of the add actions' ``numRecords``), file count, bytes and
+        partition count of the current snapshot, read from the Delta log only (no data scan)."""
+        dt = self.delta_table(name)
+        adds = pa.table(dt.get_add_actions(flatten=True))
+        pcols = [c for c in adds.column_names if c.startswith("partition.")]
+        parts = adds.select(pcols).group_by(pcols).aggregate([]).num_rows if pcols and adds.num_rows else 0
+        return {
+            "table": name,
+            "version": dt.version(),
+            "rows": int(pa.compute.sum(adds["num_records"]).as_py() or 0) if adds.num_rows else 0,
+            "files": adds.num_rows,
+            "bytes": int(pa.compute.sum(adds["size_bytes"]).as_py() or 0) if adds.num_rows else 0,
+            "partitions": parts,
+        }
+
     def transaction_version(self, name: str, app_id: str) -> int | None:
         """Last committed ``app_version`` for ``app_id`` on this table (None if never)."""
         if not self.exists(name):
@@ -341,7 +358,9 @@ class Lake:
             t = spec.arrow_schema().empty_table()
             return t.select(list(columns)) if columns else t
         dt = self.delta_table(name, version=version, timestamp=timestamp)
-        t = dt.to_pyarrow_table(partitions=_filters(spec, where), columns=list(columns) if columns else None)
+        # to_pyarrow_dataset, not to_pyarrow_table: the latter leaves a thread that aborts the
+        # interpreter at exit ("terminate called without an active exception", delta-rs #2184)
+        t = dt.to_pyarrow_dataset(partitions=_filters(spec, where)).to_table(columns=list(columns) if columns else None)
         cols = list(columns) if columns else spec.column_names
         return t.select([c for c in cols if c in t.column_names])
 

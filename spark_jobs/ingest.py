@@ -458,8 +458,10 @@ def run(
             bronze = spark.createDataFrame([], _schema("bronze.events"))
             events = None
 
-        commit("quarantine.events", quarantine)
-        commit("bronze.events", bronze)
+        # one read partition per landing file: compact to ~128 MiB of landed bytes per bronze file
+        n_out = max(1, min(len(files), -(-sum(f.size for f in files) // (128 << 20))))
+        commit("quarantine.events", quarantine.coalesce(1))
+        commit("bronze.events", bronze.coalesce(n_out))
 
         if events is not None:
             touched = sorted(r[0] for r in events.select("event_date").distinct().collect())

@@ -1,0 +1,197 @@
+"""``reelhouse`` command line.
+
+::
+
+    reelhouse generate --start 2024-06-01 --days 7 --events-per-day 200000 --seed 7
+    reelhouse import kuairand ../shared/datasets/kuairand
+    reelhouse run --date 2024-06-01 [--steps ingest]
+    reelhouse backfill --start 2024-06-01 --end 2024-06-07     # or: backfill --all-landing-dates
+    reelhouse tables                                           # per-table versions, rows, files
+    reelhouse history silver.events
+    reelhouse demo                                             # generate a week + run it + summary
+
+Configuration comes from ``conf/`` (``REELHOUSE_ENV`` picks the overlay). Exit codes: 0 ok, 1 a
+step reported a reconciliation mismatch, 2 bad arguments or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import date, timedelta
+from typing import Sequence
+
+
+def _date(s: str) -> date:
+    try:
+        return date.fromisoformat(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {s!r}") from None
+
+
+def _steps(s: str) -> list[str]:
+    return [x.strip() for x in s.split(",") if x.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="reelhouse", description="reelhouse: nightly lakehouse batch platform")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("generate", help="write synthetic landing files (the embedded default source)")
+    g.add_argument("--start", type=_date, required=True)
+    g.add_argument("--days", type=int, default=7)
+    g.add_argument("--events-per-day", type=int, default=200_000)
+    g.add_argument("--seed", type=int, default=7)
+    g.add_argument("--bad-fraction", type=float, default=0.002)
+    g.add_argument("--landing", help="landing root (default: paths.landing from conf)")
+
+    i = sub.add_parser("import", help="turn a real dataset into landing files")
+    i.add_argument("dataset", choices=["kuairand"])
+    i.add_argument("path", help="the dataset file or folder")
+    i.add_argument("--landing", help="landing root (default: paths.landing from conf)")
+
+    r = sub.add_parser("run", help="run the nightly steps for one date")
+    r.add_argument("--date", type=_date, required=True)
+    r.add_argument("--steps", type=_steps, default=None, help="comma-separated step names (default: all)")
+    r.add_argument("--run-version", type=int, default=None, help="application transaction version (default: now, ms)")
+
+    b = sub.add_parser("backfill", help="run the nightly steps for every date of a range, in order")
+    b.add_argument("--start", type=_date)
+    b.add_argument("--end", type=_date)
+    b.add_argument("--all-landing-dates", action="store_true", help="every date that has landing files")
+    b.add_argument("--steps", type=_steps, default=None)
+
+    sub.add_parser("tables", help="per-table summary: version, rows, files, path")
+
+    h = sub.add_parser("history", help="commit history of a table")
+    h.add_argument("table")
+    h.add_argument("--limit", type=int, default=20)
+
+    d = sub.add_parser("demo", help="generate a synthetic week, run the pipeline for each day, print the tables")
+    d.add_argument("--start", type=_date, default=date(2024, 6, 1))
+    d.add_argument("--days", type=int, default=7)
+    d.add_argument("--events-per-day", type=int, default=100_000)
+    d.add_argument("--seed", type=int, default=7)
+    return p
+
+
+def print_tables(lake) -> None:
+    """Print one line per catalog table: version, rows (from Delta add-action stats), files, path."""
+    from reelhouse.catalog import TABLES
+
+    rows = []
+    for name in TABLES:
+        if not lake.exists(name):
+            rows.append((name, "-", "-", "-", "(not written yet)"))
+            continue
+        info = lake.describe(name)
+        rows.append((name, str(info["version"]), f"{info['rows']:,}", str(info["files"]), lake.path(name)))
+    widths = [max(len(r[i]) for r in rows + [("table", "version", "rows", "files", "path")]) for i in range(5)]
+    header = ("table", "version", "rows", "files", "path")
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    for r in rows:
+        print("  ".join((c.rjust(w) if i in (1, 2, 3) else c.ljust(w)) for i, (c, w) in enumerate(zip(r, widths))))
+
+
+def _run_dates(dates: Sequence[date], steps: Sequence[str] | None) -> int:
+    from reelhouse.config import get_config
+    from reelhouse.lake import Lake
+    from reelhouse.pipeline import run_date
+    from reelhouse.spark import get_spark
+
+    cfg = get_config()
+    spark = get_spark(cfg)
+    failed = False
+    t0 = time.time()
+    for n, d in enumerate(dates, 1):
+        print(f"=== {d} ({n}/{len(dates)})", flush=True)
+        reports = run_date(d, steps=steps, spark=spark, config=cfg, log=lambda m: print(m, flush=True))
+        failed |= any(getattr(r, "balanced", True) is False for r in reports.values())
+    print(f"done: {len(dates)} date(s) in {time.time() - t0:.1f}s; lake at {cfg.paths.lake}")
+    print_tables(Lake.from_config(cfg, spark))
+    return 1 if failed else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from reelhouse.config import ConfigError, get_config
+
+    try:
+        cfg = get_config()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if args.command == "generate":
+            from reelhouse.generate import generate
+
+            summary = generate(
+                args.landing or cfg.paths.landing, start=args.start, days=args.days,
+                events_per_day=args.events_per_day, seed=args.seed, bad_fraction=args.bad_fraction,
+                future_tolerance_seconds=cfg.ingest.future_tolerance_seconds,
+            )
+            print(json.dumps(summary.to_dict(), indent=2, default=str))
+            return 0
+        if args.command == "import":
+            from reelhouse.importers.kuairand import import_kuairand
+
+            summary = import_kuairand(args.path, args.landing or cfg.paths.landing)
+            print(json.dumps(summary.to_dict(), indent=2, default=str))
+            d = summary.to_dict().get("dates") or []
+            if d:
+                print(f"next: reelhouse backfill --start {d[0]} --end {d[-1]}")
+            return 0
+        if args.command == "run":
+            from reelhouse.pipeline import resolve_steps
+
+            resolve_steps(args.steps)
+            return _run_dates([args.date], args.steps)
+        if args.command == "backfill":
+            from reelhouse.landing import landing_dates
+            from reelhouse.pipeline import date_range, resolve_steps
+
+            resolve_steps(args.steps)
+            if args.all_landing_dates:
+                dates = landing_dates(cfg.paths.landing)
+                if not dates:
+                    print(f"no landing dates under {cfg.paths.landing}: nothing to do")
+                    return 0
+            elif args.start and args.end:
+                dates = list(date_range(args.start, args.end))
+            else:
+                print("backfill needs --start and --end, or --all-landing-dates", file=sys.stderr)
+                return 2
+            return _run_dates(dates, args.steps)
+        if args.command == "tables":
+            from reelhouse.lake import Lake
+
+            print_tables(Lake.from_config(cfg))
+            return 0
+        if args.command == "history":
+            from reelhouse.lake import Lake
+
+            for h in Lake.from_config(cfg).history(args.table, args.limit):
+                print(json.dumps(h, default=str))
+            return 0
+        if args.command == "demo":
+            from reelhouse.generate import generate
+
+            print(f"generating {args.days} days x {args.events_per_day:,} events into {cfg.paths.landing}", flush=True)
+            summary = generate(
+                cfg.paths.landing, start=args.start, days=args.days, events_per_day=args.events_per_day,
+                seed=args.seed, future_tolerance_seconds=cfg.ingest.future_tolerance_seconds,
+            )
+            s = summary.to_dict()
+            print(f"generated in {s.get('seconds', 0):.1f}s", flush=True)
+            dates = [args.start + timedelta(days=k) for k in range(args.days)]
+            return _run_dates(dates, None)
+    except (ValueError, KeyError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

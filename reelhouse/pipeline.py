@@ -1,0 +1,125 @@
+"""The nightly pipeline as data: its steps, in order, and how to run them for a date or a range.
+
+Each step is one Spark application in ``spark_jobs/`` with a ``run(spark, lake, config, date, *,
+run_version)`` function (used in-process by the CLI) and a ``main()`` (used by ``spark-submit``
+from Airflow). Both paths run the same code; the Airflow DAG ``reelhouse_nightly`` is generated
+from :data:`STEPS`, so a step added here appears in the DAG.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+from reelhouse.catalog import TABLES
+
+SPARK_JOBS_DIR = Path(__file__).resolve().parent.parent / "spark_jobs"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One pipeline step: ``name``; ``module`` (``spark_jobs.<x>``, with ``run`` and ``main``);
+    ``upstream`` step names; ``outputs`` (catalog tables it writes, the DAG's Asset outlets);
+    ``description`` for the DAG docs."""
+
+    name: str
+    module: str
+    upstream: tuple[str, ...]
+    outputs: tuple[str, ...]
+    description: str
+
+    @property
+    def application(self) -> str:
+        """Path of the Spark application file (for ``spark-submit``)."""
+        return str(SPARK_JOBS_DIR / f"{self.module.rsplit('.', 1)[-1]}.py")
+
+    def runner(self) -> Callable[..., Any]:
+        return importlib.import_module(self.module).run
+
+
+STEPS: dict[str, Step] = {
+    "ingest": Step(
+        name="ingest",
+        module="spark_jobs.ingest",
+        upstream=(),
+        outputs=(
+            "quarantine.events",
+            "bronze.events",
+            "silver.events",
+            "silver.videos",
+            "silver.video_hashtags",
+            "ops.ingest_reconciliation",
+        ),
+        description="landing JSON Lines → bronze, quarantine, silver events/videos/hashtags, reconciliation",
+    ),
+}
+
+for _s in STEPS.values():
+    assert all(t in TABLES for t in _s.outputs), _s
+
+
+def resolve_steps(names: Sequence[str] | None) -> list[Step]:
+    """Steps to run, in pipeline order. ``None`` = all. Raises ``ValueError`` for unknown names."""
+    if not names:
+        return list(STEPS.values())
+    unknown = [n for n in names if n not in STEPS]
+    if unknown:
+        raise ValueError(f"unknown step(s) {unknown}; steps are {list(STEPS)}")
+    return [s for s in STEPS.values() if s.name in names]
+
+
+def date_range(start: date, end: date) -> Iterator[date]:
+    """Every date from ``start`` to ``end`` inclusive. Raises ``ValueError`` when end < start."""
+    if end < start:
+        raise ValueError(f"end {end} is before start {start}")
+    d = start
+    while d <= end:
+        yield d
+        d += timedelta(days=1)
+
+
+def run_date(
+    run_for: date,
+    *,
+    steps: Sequence[str] | None = None,
+    run_version: int | None = None,
+    log: Callable[[str], None] = print,
+    spark: Any = None,
+    config: Any = None,
+) -> dict[str, Any]:
+    """Run the named steps (default all) for one date in this process; returns step → report."""
+    from reelhouse.config import get_config
+    from reelhouse.lake import Lake
+    from reelhouse.spark import get_spark
+
+    cfg = config or get_config()
+    spark = spark or get_spark(cfg)
+    lake = Lake.from_config(cfg, spark)
+    version = int(run_version if run_version is not None else time.time() * 1000)
+    out: dict[str, Any] = {}
+    for step in resolve_steps(steps):
+        log(f"[{step.name} {run_for}] running …")
+        report = step.runner()(spark, lake, cfg, run_for, run_version=version)
+        out[step.name] = report
+        log(f"[{step.name} {run_for}] {format_report(report)}")
+    return out
+
+
+def format_report(report: Any) -> str:
+    """One line for a step report (ingest reports get the reconciliation figures)."""
+    d = report.to_dict() if hasattr(report, "to_dict") else dict(report)
+    if "lines_read" in d:
+        if not d.get("files"):
+            return d.get("message", "no input")
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(d["quarantined_by_reason"].items()))
+        return (
+            f"{d['files']} files ({d['corrupt_files']} corrupt), {d['lines_read']:,} lines → kept {d['rows_kept']:,}, "
+            f"duplicates {d['duplicates_dropped']:,}, quarantined {d['rows_quarantined']:,}"
+            f"{' (' + reasons + ')' if reasons else ''}; event dates {','.join(d['event_dates'])}; "
+            f"{'balanced' if d['balanced'] else 'NOT BALANCED'}; {d['seconds']:.1f}s"
+        )
+    return ", ".join(f"{k}={v}" for k, v in d.items())
