@@ -216,9 +216,9 @@ _EXTRA_SHARE = 0.005
 # behaviour constants (see module docstring)
 _P_PLAY = 0.92
 _P_PREF = 0.5
-_RHO = 0.55
+_RHO = 0.7
 _WR_MAX = 8.0
-_LIKE_A0, _LIKE_AZ, _LIKE_AU = -4.35, 0.75, 2.2
+_LIKE_A0, _LIKE_AZ, _LIKE_AU = -4.0, 0.8, 2.2
 _ZIPF_ALPHA, _ZIPF_Q = 0.9, 5.0
 _NEW_RANK_LO = 0.30
 _DUR_MIN_MS, _DUR_MAX_MS = 5_000, 180_000
@@ -590,7 +590,7 @@ def _load_calib(path: Path | None) -> _Calib:
             dur_logmu=10.049, dur_logsd=1.050, null_duration=0.185,
             comment_like=0.0355, comment_nolike=0.0075 * 0.5,
             share_like=0.0063, share_nolike=0.0142 * 0.5,
-            follow_like=0.0090, follow_nolike=0.00012 * 0.5,
+            follow_like=0.0090, follow_nolike=0.0090 * 0.1,
             diurnal_local=local / local.sum(),
             stats={"watch_ratio_median": 0.800, "watch_ratio_mean": 0.890, "long_view": 0.462,
                    "comment": 0.0301, "forward": 0.0078, "follow": 0.0073, "rows": 0},
@@ -629,7 +629,7 @@ def _load_calib(path: Path | None) -> _Calib:
         share_like=float(liked["is_forward"].mean()),
         share_nolike=float(hated["is_forward"].mean()) * 0.5,
         follow_like=float(liked["is_follow"].mean()),
-        follow_nolike=float(hated["is_follow"].mean()) * 0.5,
+        follow_nolike=float(liked["is_follow"].mean()) * 0.1,
         diurnal_local=local / local.sum(),
         stats={
             "watch_ratio_median": round(float(np.median(wr)), 4),

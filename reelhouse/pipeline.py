@@ -15,8 +15,6 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from reelhouse.catalog import TABLES
-
 SPARK_JOBS_DIR = Path(__file__).resolve().parent.parent / "spark_jobs"
 
 
@@ -58,8 +56,15 @@ STEPS: dict[str, Step] = {
     ),
 }
 
-for _s in STEPS.values():
-    assert all(t in TABLES for t in _s.outputs), _s
+
+def asset_uri(table: str, lake_root: str) -> str:
+    """The Airflow Asset URI of a catalog table: its location (``file://`` for a local lake root,
+    the root's own scheme otherwise), e.g. ``file:///data/lake/silver/events``."""
+    layer, name = table.split(".", 1)
+    root = lake_root.rstrip("/")
+    if "://" not in root:
+        root = "file://" + (root if root.startswith("/") else "/" + root)
+    return f"{root}/{layer}/{name}"
 
 
 def resolve_steps(names: Sequence[str] | None) -> list[Step]:
