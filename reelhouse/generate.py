@@ -233,7 +233,7 @@ _TV_BASE_SHARE = 0.0004
 _TV_PEAK = (12.0, 30.0)
 _STEADY_SHARE = 0.04
 _SPAM_EVENT_SHARE = 0.04
-_SPAM_LEAK_SHARE = 0.0003
+_SPAM_LEAK_SHARE = 0.00004
 _SPAM_PUBLISH_HOUR = 1
 _TREND_BONUS, _TV_BONUS, _SPAM_LEAK_BONUS = 0.4, 0.6, -1.5
 
@@ -845,13 +845,12 @@ class _World:
         self.trend_base = _TREND_BASE_SHARE * rng.uniform(0.75, 1.35, n_tr)
 
     # .............................................................................................
-    def _render_tags(self, rng: np.random.Generator, tag_ids: list[int]) -> str:
-        """JSON array literal of the tags as a creator would type them."""
+    def _render_tags(self, tag_ids: list[int], rnd: np.ndarray) -> str:
+        """JSON array literal of the tags as a creator would type them; ``rnd``: (len, 2) uniforms."""
         out = []
-        for i in tag_ids:
+        for i, r in zip(tag_ids, rnd.tolist()):
             s = self.vocab.surface[i] if i >= 0 else _EMOJI_TAGS[-i - 1]
             n = self.vocab.tags[i] if i >= 0 else contract.normalize_hashtag(s)
-            r = rng.random(3)
             if _has_latin(s):
                 if r[0] < 0.15:
                     s2 = s.upper()
@@ -876,23 +875,37 @@ class _World:
             out.append(s2)
         return json.dumps(out, ensure_ascii=False)
 
-    def _organic_tags(self, rng: np.random.Generator, cat: int) -> list[int]:
+    def _organic_tags(self, rng: np.random.Generator, rows: list[dict]) -> None:
+        """Fill ``tags`` of the rows that have none: k ~ KuaiRec's tags-per-video distribution, tags
+        drawn from the category's tag frequencies (planted tags excluded), plus a rare emoji tag."""
         v = self.vocab
-        k = int(rng.choice(len(v.ntags_pmf), p=v.ntags_pmf))
-        chosen: list[int] = []
-        if k:
-            cum = v.cat_tag_cum[cat]
-            draws = np.searchsorted(cum, rng.random(3 * k + 3) * cum[-1], side="right")
-            for d in draws.tolist():
-                t = int(v.cat_tag_ids[cat][min(d, len(cum) - 1)])
-                if t in self.planted_tags or t in chosen:
-                    continue
-                chosen.append(t)
-                if len(chosen) == k:
-                    break
-        if rng.random() < _EMOJI_SHARE:
-            chosen.append(-1 - int(rng.integers(len(_EMOJI_TAGS))))
-        return chosen
+        need = np.array([r["tags"] is None for r in rows])
+        cats = np.array([r["cat"] for r in rows])
+        n = len(rows)
+        ks = rng.choice(len(v.ntags_pmf), size=n, p=v.ntags_pmf)
+        emoji = np.where(rng.random(n) < _EMOJI_SHARE, rng.integers(0, len(_EMOJI_TAGS), n), -1)
+        n_draw = 3 * (len(v.ntags_pmf) - 1) + 3
+        planted = self.planted_tags
+        for c in range(self.C):
+            m = np.flatnonzero(need & (cats == c))
+            if m.size == 0:
+                continue
+            cum = v.cat_tag_cum[c]
+            idx = np.minimum(np.searchsorted(cum, rng.random((m.size, n_draw)) * cum[-1], side="right"), len(cum) - 1)
+            draws = v.cat_tag_ids[c][idx].tolist()
+            for row, i in zip(draws, m.tolist()):
+                k = int(ks[i])
+                chosen: list[int] = []
+                if k:
+                    for t in row:
+                        if t in planted or t in chosen:
+                            continue
+                        chosen.append(t)
+                        if len(chosen) == k:
+                            break
+                if emoji[i] >= 0:
+                    chosen.append(-1 - int(emoji[i]))
+                rows[i]["tags"] = chosen
 
     # .............................................................................................
     def _hour_pub_times(self, rng: np.random.Generator, day: int, n: int) -> np.ndarray:
@@ -1013,6 +1026,7 @@ class _World:
                                  cat=int(rng.choice(C, p=v.category_share)), tags=[self.spam_tag],
                                  pool=pid, weight=1.0, role="spam"))
 
+        self._organic_tags(rng, rows)
         # ---- sort by publish time, materialise arrays ----
         rows.sort(key=lambda r: r["pub"])  # stable: ties keep creation order
         n = len(rows)
@@ -1034,16 +1048,22 @@ class _World:
         self.v_tags: list[list[int]] = []
         self.pub_tail = np.empty(n + 1, dtype=object)
         self.pub_tail[n] = ""
-        cap_present = rng.random(n) < v.caption_present
+        cap_present = (rng.random(n) < v.caption_present).tolist()
+        cap_u = rng.random(n).tolist()
+        n_tags = np.array([len(r["tags"]) for r in rows])
+        offs = np.concatenate([[0], np.cumsum(n_tags)]).tolist()
+        tag_rnd = rng.random((int(n_tags.sum()), 2))
+        durs = self.v_dur.tolist()
+        sounds = sound_pick.tolist()
         for i, r in enumerate(rows):
-            tags = r["tags"] if r["tags"] is not None else self._organic_tags(rng, r["cat"])
+            tags = r["tags"]
             self.v_tags.append(tags)
             caps = v.captions[r["cat"]]
-            sound = r.get("sound") or f"s{int(sound_pick[i]):07d}"
-            cap = f',"caption":{caps[int(rng.integers(len(caps)))]}' if cap_present[i] else ""
+            sound = r.get("sound") or f"s{sounds[i]:07d}"
+            cap = f',"caption":{caps[int(cap_u[i] * len(caps))]}' if cap_present[i] else ""
             self.pub_tail[i] = (
-                f',"creator_id":{self.user_json[r["creator"]]},"video_duration_ms":{int(self.v_dur[i])}'
-                f',"hashtags":{self._render_tags(rng, tags)},"sound_id":"{sound}"{cap}'
+                f',"creator_id":{self.user_json[r["creator"]]},"video_duration_ms":{durs[i]}'
+                f',"hashtags":{self._render_tags(tags, tag_rnd[offs[i]:offs[i + 1]])},"sound_id":"{sound}"{cap}'
             )
         # organic sampling structures
         self.org_weight = np.where(self.v_pool < 0, weight, 0.0)
