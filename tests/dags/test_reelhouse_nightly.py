@@ -1,0 +1,54 @@
+"""The nightly DAG parses cleanly, is thin, and wires one SparkSubmitOperator per step."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def dag(tmp_path_factory):
+    import os
+
+    os.environ.setdefault("AIRFLOW_HOME", str(tmp_path_factory.mktemp("airflow_home")))
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(REPO / "dags"))
+    assert bag.import_errors == {}
+    return bag.dags["reelhouse_nightly"]
+
+
+def test_one_spark_submit_task_per_step(dag):
+    from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+
+    from reelhouse.pipeline import STEPS
+
+    assert set(dag.task_ids) == set(STEPS)
+    for step in STEPS.values():
+        t = dag.get_task(step.name)
+        assert isinstance(t, SparkSubmitOperator)
+        assert t._conn_id == "spark_default"
+        assert Path(t.application).is_file() and t.application.endswith(f"{step.name}.py")
+        assert t.application_args == ["--date", "{{ ds }}"]
+        assert {o.name for o in t.outlets} == set(step.outputs)
+        assert t.retries == 2
+    assert dag.max_active_runs == 1
+    assert "Idempotent" in dag.doc_md
+
+
+def test_dag_file_is_thin():
+    """Parsing the DAG file must not import Spark, pandas or the Spark jobs."""
+    code = (
+        "import sys, runpy; runpy.run_path(sys.argv[1]);"
+        "heavy = [m for m in ('pyspark', 'pandas', 'spark_jobs', 'deltalake') if m in sys.modules];"
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(REPO / "dags" / "reelhouse_nightly.py")],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1:] in ([], [""]), out.stdout
