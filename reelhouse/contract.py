@@ -144,3 +144,120 @@ def normalize_hashtags(tags: list[str] | None) -> list[str] | None:
         if n:
             seen.setdefault(n, None)
     return list(seen)
+
+
+# ---------------------------------------------------------------------------------------------
+# The validator: one landed line → (object, reason, detail, event_time in µs)
+# ---------------------------------------------------------------------------------------------
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+#: event_time bounds: 0001-01-01 .. 9999-12-31 in epoch milliseconds
+_MIN_MS, _MAX_MS = -62135596800000, 253402300799999
+
+
+def json_kind(value: object) -> str:
+    """JSON type name of a decoded value: null, boolean, integer, number, string, array, object."""
+    if value is None:
+        return "null"
+    t = type(value)
+    if t is bool:
+        return "boolean"
+    if t is int:
+        return "integer"
+    if t is float:
+        return "number"
+    if t is str:
+        return "string"
+    if t is list:
+        return "array"
+    return "object"
+
+
+def _is_int64(v: object) -> bool:
+    return type(v) is int and _INT64_MIN <= v <= _INT64_MAX  # type: ignore[operator]
+
+
+_TYPE_OK = {
+    "string": lambda v: type(v) is str,
+    "integer": _is_int64,
+    "string_list": lambda v: type(v) is list and all(type(x) is str for x in v),
+    "event_time": lambda v: type(v) is str or _is_int64(v),
+}
+_FIELD_CHECKS = tuple((name, kind, _TYPE_OK[kind]) for name, kind in FIELD_TYPES.items())
+_REQUIRED = {
+    t: tuple((f, (t, f) in NULLABLE_REQUIRED) for f in fields) for t, fields in REQUIRED_BY_TYPE.items()
+}
+_EPOCH = None
+
+
+def parse_event_time_us(value: str | int) -> int | None:
+    """event_time → epoch microseconds (UTC), or None when it is not a valid contract time.
+
+    Integers are epoch milliseconds (0001-01-01 .. 9999-12-31). Strings must be RFC 3339 with an
+    explicit offset (``Z`` or ``±HH:MM``); fractions beyond microseconds are truncated; impossible
+    dates (``2024-02-30``) are invalid. Source: RFC 3339 §5.6.
+    """
+    global _EPOCH
+    if type(value) is int:
+        if not _MIN_MS <= value <= _MAX_MS:
+            return None
+        return value * 1000
+    if type(value) is not str or not _RFC3339.match(value):
+        return None
+    from datetime import datetime, timezone
+
+    if _EPOCH is None:
+        _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    s = value.upper().replace(" ", "T")
+    if "." in s:  # keep at most 6 fraction digits
+        head, rest = s.split(".", 1)
+        digits = len(rest) - len(rest.lstrip("0123456789"))
+        s = head + "." + (rest[:digits][:6]).ljust(6, "0") + rest[digits:]
+    if s.endswith("Z"):
+        s = s[:-1] + "+00:00"
+    try:
+        dt = datetime.fromisoformat(s)
+    except ValueError:
+        return None
+    delta = dt - _EPOCH
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def validate_event(obj: dict, max_event_time_us: int) -> tuple[str | None, str | None, int | None]:
+    """Check one decoded JSON object against the contract.
+
+    Returns ``(reason, detail, event_time_us)``: ``reason`` is None for a valid event, else the
+    first violated rule in this order: wrong_type (any known field that is present and non-null),
+    missing_required_field (always-required fields), unknown_event_type, missing_required_field
+    (per event type; ``null`` allowed where :data:`NULLABLE_REQUIRED` says so),
+    invalid_event_time, future_event_time (``event_time`` > ``max_event_time_us``),
+    negative_play_time, invalid_video_duration. Unknown extra fields are allowed.
+    """
+    for name, kind, ok in _FIELD_CHECKS:
+        v = obj.get(name)
+        if v is not None and not ok(v):
+            return REASON_WRONG_TYPE, f"{name}: expected {kind}, got {json_kind(v)}", None
+    for name in ALWAYS_REQUIRED:
+        if obj.get(name) is None:
+            return REASON_MISSING_FIELD, f"{name} is required", None
+    et = obj["event_type"]
+    required = _REQUIRED.get(et)
+    if required is None:
+        return REASON_UNKNOWN_EVENT_TYPE, f"event_type {et}", None
+    for name, nullable in required:
+        if nullable:
+            if name not in obj:
+                return REASON_MISSING_FIELD, f"{name} is required for {et} (null allowed)", None
+        elif obj.get(name) is None:
+            return REASON_MISSING_FIELD, f"{name} is required for {et}", None
+    us = parse_event_time_us(obj["event_time"])
+    if us is None:
+        return REASON_INVALID_EVENT_TIME, f"event_time {obj['event_time']}", None
+    if us > max_event_time_us:
+        return REASON_FUTURE_EVENT_TIME, f"event_time {obj['event_time']} is after the landing hour + tolerance", None
+    play = obj.get("play_time_ms")
+    if play is not None and play < 0:
+        return REASON_NEGATIVE_PLAY_TIME, f"play_time_ms {play}", None
+    dur = obj.get("video_duration_ms")
+    if dur is not None and dur <= 0:
+        return REASON_INVALID_DURATION, f"video_duration_ms {dur}", None
+    return None, None, us
