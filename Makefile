@@ -1,0 +1,47 @@
+# reelhouse — two commands on a fresh machine with Java 17 and Python 3.11:
+#   make demo   install everything, generate a synthetic week, run the nightly pipeline, print the tables
+#   make test   install everything and run the test suite (what CI runs)
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha1sum | cut -c1-12)
+export REELHOUSE_SPARK_LOG_LEVEL ?= ERROR
+export GX_ANALYTICS_ENABLED ?= False
+export DO_NOT_TRACK ?= 1
+
+.PHONY: install demo test test-unit bench lock check-java clean
+
+check-java:
+	@command -v java >/dev/null 2>&1 || [ -x "$$JAVA_HOME/bin/java" ] || { \
+	  echo "reelhouse needs Java 17 for Spark. Install it: apt-get install openjdk-17-jre-headless (Debian/Ubuntu) or brew install openjdk@17 (macOS)." >&2; exit 1; }
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "reelhouse needs Python 3.11 ($(PYTHON) not found; set PYTHON=/path/to/python3.11)." >&2; exit 1; }
+
+$(STAMP): pyproject.toml requirements.lock
+	@$(MAKE) --no-print-directory check-java
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev,delta-spark]"
+	@rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/reelhouse demo
+
+test: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q --timeout=1800
+
+test-unit: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q -m "not integration"
+
+bench: install
+	$(BIN)/python bench/bench_ingest.py
+
+lock:
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^reelhouse' > requirements.lock.new
+	@( echo '# Locked versions of every package reelhouse installs (pip constraints file).'; \
+	   echo '# Regenerate after changing pyproject.toml: make lock'; cat requirements.lock.new ) > requirements.lock && rm requirements.lock.new
+
+clean:
+	rm -rf data/ .pytest_cache spark-warehouse

@@ -1,0 +1,426 @@
+"""Ingest benchmark: landing JSON Lines → committed silver, against a DuckDB reference.
+
+For each size N (events for one landing date) this script, in one process:
+
+1. generates N events into a fresh temporary landing folder with :func:`reelhouse.generate.generate`
+   (``start=2024-06-01, days=1, events_per_day=N, seed=1``; gzip JSON Lines with the generator's
+   default defects: ~0.2 % bad lines, 1 % duplicate copies, one redelivered file) and times it;
+2. runs the project's ingest (:func:`spark_jobs.ingest.run`) for that date into a fresh temporary
+   lake (:class:`reelhouse.lake.Lake`, delta-rs engine) and times the whole ``run`` — landing to
+   committed bronze/quarantine/silver/dimension tables and the reconciliation — excluding the
+   SparkSession start-up, which is measured once and reported separately. Wall time per phase
+   (landing-file listing/gzip check and each table commit) is recorded beside it;
+3. runs a DuckDB reference over the SAME landing files: ``read_json`` (newline-delimited, explicit
+   columns, ``ignore_errors``) → typed ``event_time`` → one row per ``event_id`` → one Parquet file.
+
+The DuckDB reference does much less than ingest (no contract validation or quarantine, no bronze
+copy, no hashtag normalisation, no Delta commit, no reconciliation, no cross-day dedupe), so the
+ratio ``ingest seconds / DuckDB seconds`` is an upper bound on reelhouse's overhead.
+
+Events/s for ingest and DuckDB is *lines read* (every landed line, bad lines and duplicate copies
+included) per second; for the generator it is valid distinct events per second.
+
+Usage (from the project root)::
+
+    .venv/bin/python bench/bench_ingest.py                        # 1M and 5M events
+    .venv/bin/python bench/bench_ingest.py --quick                # 200k only (smoke check)
+    .venv/bin/python bench/bench_ingest.py --sizes 2000000 --out /tmp/ingest.json
+
+Configuration: ``REELHOUSE_ENV=local`` with the landing and lake paths pointed at temporary
+folders (``REELHOUSE__PATHS__LANDING`` / ``REELHOUSE__PATHS__LAKE``), the delta-rs lake engine and
+``spark.driver.memory`` 8g unless ``REELHOUSE__SPARK__CONF__spark.driver.memory`` is already set.
+Temporary folders are removed at the end (``--tmp-dir`` chooses where they go).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH_DATE = date(2024, 6, 1)
+SEED = 1
+DEFAULT_SIZES = (1_000_000, 5_000_000)
+QUICK_SIZES = (200_000,)
+DEFAULT_OUT = REPO / "bench" / "results" / "ingest.json"
+TARGET_EVENTS_PER_SECOND = 50_000
+DRIVER_MEMORY = "8g"
+
+DUCKDB_NOTE = (
+    "The DuckDB reference reads the same landing files but does less: no contract validation or "
+    "quarantine, no bronze copy, no hashtag normalisation, no Delta commit, no reconciliation, no "
+    "cross-day dedupe. The ratio (ingest s / DuckDB s) is an upper bound on reelhouse's overhead."
+)
+
+# The contract fields the DuckDB reference keeps, with the type it reads them as. event_time is
+# read as text (RFC 3339 or epoch-ms digits) and typed in SQL.
+_DUCKDB_COLUMNS = {
+    "event_id": "VARCHAR",
+    "event_type": "VARCHAR",
+    "event_time": "VARCHAR",
+    "user_id": "VARCHAR",
+    "video_id": "VARCHAR",
+    "creator_id": "VARCHAR",
+    "play_time_ms": "BIGINT",
+    "video_duration_ms": "BIGINT",
+    "hashtags": "VARCHAR[]",
+    "sound_id": "VARCHAR",
+    "caption": "VARCHAR",
+    "region": "VARCHAR",
+    "platform": "VARCHAR",
+    "app_version": "VARCHAR",
+}
+
+
+# ----------------------------------------------------------------------------- helpers
+def _sql_str(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _rate(n: int, seconds: float) -> float:
+    return round(n / seconds, 1) if seconds > 0 else 0.0
+
+
+def machine_info() -> dict[str, Any]:
+    """Cores, memory and the versions of everything that is measured."""
+    import deltalake
+    import duckdb
+    import pyspark
+
+    mem_kib = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_kib = int(line.split()[1])
+                break
+    except OSError:
+        pass
+    return {
+        "cpu_count": os.cpu_count(),
+        "memory_gib": round(mem_kib / 2**20, 1) if mem_kib else None,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "spark": pyspark.__version__,
+        "deltalake": deltalake.__version__,
+        "duckdb": duckdb.__version__,
+    }
+
+
+class PhaseTimer:
+    """Accumulates wall seconds per named phase."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
+
+
+def timed_lake_class():
+    """A :class:`reelhouse.lake.Lake` that times every write and merge (one phase per table).
+
+    Spark is lazy, so a commit's time includes computing its DataFrame: the first commit of ingest
+    (``quarantine.events``) is where the landing lines are read, parsed, classified and cached.
+    """
+    from reelhouse.lake import Lake
+
+    class TimedLake(Lake):
+        timer: PhaseTimer
+
+        def write(self, df, name, **kw):  # type: ignore[override]
+            with self.timer.phase(f"commit {name}"):
+                return super().write(df, name, **kw)
+
+        def merge(self, df, name, **kw):  # type: ignore[override]
+            with self.timer.phase(f"merge {name}"):
+                return super().merge(df, name, **kw)
+
+    return TimedLake
+
+
+@contextlib.contextmanager
+def timed_landing_listing(timer: PhaseTimer) -> Iterator[None]:
+    """Time :func:`reelhouse.landing.list_landing_files` (listing + gzip integrity check), which
+    ingest imports at call time."""
+    import reelhouse.landing as landing
+
+    original = landing.list_landing_files
+
+    def wrapper(*args, **kwargs):
+        with timer.phase("list + gzip-check landing files"):
+            return original(*args, **kwargs)
+
+    landing.list_landing_files = wrapper
+    try:
+        yield
+    finally:
+        landing.list_landing_files = original
+
+
+# ----------------------------------------------------------------------------- the three steps
+def bench_generate(landing: Path, n: int) -> tuple[dict[str, Any], Any]:
+    from reelhouse.generate import generate
+
+    t0 = time.perf_counter()
+    summary = generate(landing, start=BENCH_DATE, days=1, events_per_day=n, seed=SEED)
+    secs = time.perf_counter() - t0
+    day = BENCH_DATE.isoformat()
+    landed_bytes = sum(p.stat().st_size for p in (landing / "events").rglob("*") if p.is_file())
+    return {
+        "seconds": round(secs, 3),
+        "events": summary.events_total,
+        "lines": summary.lines_per_date[day],
+        "files": summary.files_written,
+        "landed_bytes": landed_bytes,
+        "events_per_second": _rate(summary.events_total, secs),
+        "lines_per_second": _rate(summary.lines_per_date[day], secs),
+    }, summary
+
+
+def bench_ingest(spark, root: Path, landing: Path, summary) -> dict[str, Any]:
+    from reelhouse.config import load_config
+    from spark_jobs.ingest import run
+
+    lake_dir = root / "lake"
+    os.environ["REELHOUSE__PATHS__LANDING"] = str(landing)
+    os.environ["REELHOUSE__PATHS__LAKE"] = str(lake_dir)
+    cfg = load_config()
+    assert cfg.lake_engine == "delta-rs" and cfg.paths.lake == str(lake_dir), cfg
+
+    timer = PhaseTimer()
+    lake = timed_lake_class()(cfg.paths.lake, engine="delta-rs", spark=spark)
+    lake.timer = timer
+    with timed_landing_listing(timer):
+        t0 = time.perf_counter()
+        report = run(spark, lake, cfg, BENCH_DATE)
+        secs = time.perf_counter() - t0
+    phases = {k: round(v, 3) for k, v in timer.seconds.items()}
+    phases["other (event-date scan, video count, report reads)"] = round(secs - sum(timer.seconds.values()), 3)
+
+    day = BENCH_DATE.isoformat()
+    expected = {
+        "lines_read": summary.lines_per_date[day],
+        "rows_kept": summary.events_per_date[day],
+        "duplicates_dropped": summary.duplicates,
+        "rows_quarantined": sum(summary.bad_lines_by_reason.values()) + len(summary.corrupt_files),
+    }
+    got = {k: getattr(report, k) for k in expected}
+    return {
+        "seconds": round(secs, 3),
+        "report_seconds": report.seconds,
+        "lines_read": report.lines_read,
+        "rows_kept": report.rows_kept,
+        "duplicates_dropped": report.duplicates_dropped,
+        "rows_quarantined": report.rows_quarantined,
+        "files": report.files,
+        "balanced": report.balanced,
+        "matches_ground_truth": got == expected,
+        "ground_truth": expected,
+        "message": report.message,
+        "events_per_second": _rate(report.lines_read, secs),
+        "phases_seconds": phases,
+    }
+
+
+def bench_duckdb(root: Path, landing: Path, lines: int) -> dict[str, Any]:
+    import duckdb
+
+    glob = str(landing / "events" / f"date={BENCH_DATE.isoformat()}" / "*" / "*.jsonl.gz")
+    out_dir = root / "duckdb"
+    out_dir.mkdir()
+    out = out_dir / "events.parquet"
+    cols = "{" + ", ".join(f"{_sql_str(k)}: {_sql_str(v)}" for k, v in _DUCKDB_COLUMNS.items()) + "}"
+    query = f"""
+        SELECT
+            event_id, event_type,
+            CASE WHEN regexp_full_match(event_time, '[0-9]+')
+                 THEN epoch_ms(try_cast(event_time AS BIGINT))::TIMESTAMPTZ
+                 ELSE try_cast(event_time AS TIMESTAMPTZ) END AS event_time,
+            user_id, video_id, creator_id, play_time_ms, video_duration_ms, hashtags, sound_id,
+            caption, upper(region) AS region, platform, app_version, filename AS _source_file
+        FROM read_json({_sql_str(glob)}, format = 'newline_delimited', columns = {cols},
+                       ignore_errors = true, filename = true)
+        WHERE event_id IS NOT NULL
+        QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY filename) = 1
+    """
+    con = duckdb.connect(config={"temp_directory": str(root / "duckdb_tmp")})
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+        t0 = time.perf_counter()
+        rows = con.execute(f"COPY ({query}) TO {_sql_str(str(out))} (FORMAT parquet, COMPRESSION snappy)").fetchone()[0]
+        secs = time.perf_counter() - t0
+    finally:
+        con.close()
+    return {
+        "seconds": round(secs, 3),
+        "rows_written": int(rows),
+        "parquet_bytes": out.stat().st_size,
+        "threads": int(threads),
+        "events_per_second": _rate(lines, secs),
+    }
+
+
+# ----------------------------------------------------------------------------- report
+def _fmt_int(n: float) -> str:
+    return f"{n:,.0f}"
+
+
+def format_table(results: list[dict[str, Any]]) -> str:
+    header = ["size", "lines", "generate s", "generate ev/s", "ingest s", "ingest ev/s",
+              "duckdb s", "duckdb ev/s", "ratio", "balanced"]
+    rows = [header]
+    for r in results:
+        g, i, d = r["generate"], r["ingest"], r["duckdb"]
+        rows.append([
+            _fmt_int(r["size"]), _fmt_int(g["lines"]), f"{g['seconds']:.1f}", _fmt_int(g["events_per_second"]),
+            f"{i['seconds']:.1f}", _fmt_int(i["events_per_second"]), f"{d['seconds']:.1f}",
+            _fmt_int(d["events_per_second"]), f"{r['ratio']:.1f}x", str(i["balanced"]),
+        ])
+    widths = [max(len(row[c]) for row in rows) for c in range(len(header))]
+    lines = ["  ".join(cell.rjust(w) for cell, w in zip(row, widths)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def print_report(doc: dict[str, Any]) -> None:
+    m = doc["machine"]
+    print()
+    print(f"machine: {m['cpu_count']} cores, {m['memory_gib']} GiB, {m['platform']}")
+    print(f"versions: Python {m['python']}, Spark {m['spark']}, deltalake {m['deltalake']}, duckdb {m['duckdb']}")
+    s = doc["settings"]
+    print(f"spark: {s['spark_master']}, driver memory {s['spark_driver_memory']}, "
+          f"shuffle partitions {s['spark_shuffle_partitions']}; lake engine {s['lake_engine']}")
+    print(f"SparkSession start-up (excluded below): {doc['spark_startup_seconds']:.1f} s")
+    print()
+    print(format_table(doc["results"]))
+    print()
+    for r in doc["results"]:
+        i = r["ingest"]
+        verdict = "meets" if r["meets_target"] else "BELOW"
+        print(f"{_fmt_int(r['size'])} events: ingest kept {_fmt_int(i['rows_kept'])}, duplicates "
+              f"{_fmt_int(i['duplicates_dropped'])}, quarantined {_fmt_int(i['rows_quarantined'])} "
+              f"(matches generator ground truth: {i['matches_ground_truth']}); {verdict} the "
+              f"{_fmt_int(doc['target_events_per_second'])} ev/s target")
+        for name, secs in sorted(i["phases_seconds"].items(), key=lambda kv: -kv[1]):
+            print(f"    {secs:8.1f} s  {name}")
+    print()
+    print("note: " + doc["note"])
+    print(f"whole benchmark: {doc['wall_seconds']:.0f} s; results: {doc['out']}")
+
+
+# ----------------------------------------------------------------------------- main
+def parse_sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(s.replace("_", "")) for s in text.split(",") if s.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"sizes must be comma-separated integers, got {text!r}") from exc
+    if not sizes or any(s < 1 for s in sizes):
+        raise argparse.ArgumentTypeError(f"sizes must be positive integers, got {text!r}")
+    return sizes
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="bench_ingest", description=__doc__.splitlines()[0])
+    p.add_argument("--sizes", type=parse_sizes, default=list(DEFAULT_SIZES),
+                   help="comma-separated events per day (default: 1000000,5000000)")
+    p.add_argument("--quick", action="store_true", help="200k events only (smoke check); overrides --sizes")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON results (default: {DEFAULT_OUT.relative_to(REPO)})")
+    p.add_argument("--tmp-dir", default=None, help="where the temporary landing/lake folders go (default: system temp)")
+    args = p.parse_args(argv)
+    sizes = list(QUICK_SIZES) if args.quick else args.sizes
+
+    wall0 = time.perf_counter()
+    started = datetime.now(timezone.utc)
+    sys.path.insert(0, str(REPO))  # spark_jobs is a folder of applications, not an installed package
+    os.environ["REELHOUSE_ENV"] = "local"
+    os.environ["REELHOUSE__LAKE__ENGINE"] = "delta-rs"
+    os.environ.setdefault("REELHOUSE__SPARK__CONF__spark.driver.memory", DRIVER_MEMORY)
+
+    from reelhouse.config import load_config
+    from reelhouse.spark import get_spark
+
+    tmp_root = Path(tempfile.mkdtemp(prefix="reelhouse-bench-", dir=args.tmp_dir))
+    os.environ["REELHOUSE__PATHS__LANDING"] = str(tmp_root / "landing")
+    os.environ["REELHOUSE__PATHS__LAKE"] = str(tmp_root / "lake")
+    spark = None
+    results: list[dict[str, Any]] = []
+    try:
+        cfg = load_config()
+        t0 = time.perf_counter()
+        spark = get_spark(cfg, app_name="reelhouse-bench-ingest")
+        spark.range(1).collect()  # first job: executor threads, codegen set-up
+        startup = time.perf_counter() - t0
+        print(f"SparkSession started in {startup:.1f} s ({cfg.spark.master}, "
+              f"driver memory {spark.conf.get('spark.driver.memory')})", flush=True)
+
+        for n in sizes:
+            root = tmp_root / f"n{n}"
+            landing = root / "landing"
+            print(f"[{_fmt_int(n)}] generating ...", flush=True)
+            gen, summary = bench_generate(landing, n)
+            print(f"[{_fmt_int(n)}] generated {_fmt_int(gen['lines'])} lines in {gen['seconds']:.1f} s; ingesting ...", flush=True)
+            ing = bench_ingest(spark, root, landing, summary)
+            print(f"[{_fmt_int(n)}] ingested in {ing['seconds']:.1f} s ({_fmt_int(ing['events_per_second'])} ev/s, "
+                  f"balanced={ing['balanced']}); DuckDB reference ...", flush=True)
+            duck = bench_duckdb(root, landing, ing["lines_read"])
+            print(f"[{_fmt_int(n)}] DuckDB in {duck['seconds']:.1f} s", flush=True)
+            results.append({
+                "size": n,
+                "generate": gen,
+                "ingest": ing,
+                "duckdb": duck,
+                "ratio": round(ing["seconds"] / duck["seconds"], 2) if duck["seconds"] > 0 else None,
+                "balanced": ing["balanced"],
+                "meets_target": ing["events_per_second"] >= TARGET_EVENTS_PER_SECOND,
+            })
+            shutil.rmtree(root, ignore_errors=True)  # free the disk before the next size
+
+        doc = {
+            "benchmark": "ingest",
+            "started_at": started.isoformat(timespec="seconds"),
+            "wall_seconds": round(time.perf_counter() - wall0, 1),
+            "out": str(args.out),
+            "machine": machine_info(),
+            "settings": {
+                "landing_date": BENCH_DATE.isoformat(),
+                "seed": SEED,
+                "env": cfg.env,
+                "lake_engine": cfg.lake_engine,
+                "spark_master": cfg.spark.master,
+                "spark_driver_memory": spark.conf.get("spark.driver.memory"),
+                "spark_shuffle_partitions": spark.conf.get("spark.sql.shuffle.partitions"),
+            },
+            "spark_startup_seconds": round(startup, 3),
+            "target_events_per_second": TARGET_EVENTS_PER_SECOND,
+            "note": DUCKDB_NOTE,
+            "results": results,
+        }
+    finally:
+        if spark is not None:
+            spark.stop()
+        shutil.rmtree(tmp_root, ignore_errors=True)
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    print_report(doc)
+    return 0 if all(r["balanced"] and r["ingest"]["matches_ground_truth"] for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
