@@ -251,3 +251,141 @@ def spark_schema(spec: TableSpec):
         raise TypeError(f"no Spark type for Arrow {t}")
 
     return T.StructType([T.StructField(c.name, conv(c.type), c.nullable) for c in spec.columns])
+
+
+# ----------------------------------------------------------------------------- gold
+_ENGAGEMENT = (
+    _c("impressions", LONG, "impression events", False),
+    _c("plays", LONG, "play events", False),
+    _c("unique_viewers", LONG, "distinct users with an impression or a play", False),
+    _c("total_watch_time_ms", LONG, "sum of play_time_ms (ms, loops included)", False),
+    _c("avg_watch_time_ms", DOUBLE, "total_watch_time_ms / plays (ms); NULL without plays"),
+    _c("avg_watch_ratio", DOUBLE, "mean of play_time_ms / video_duration_ms over plays with a known duration"),
+    _c("completion_rate", DOUBLE, "share of plays with a known duration where play_time_ms >= 0.9 x duration, in [0, 1]"),
+    _c("likes", LONG, "like events", False),
+    _c("shares", LONG, "share events", False),
+    _c("comments", LONG, "comment events", False),
+    _c("follows", LONG, "follow events triggered from the video", False),
+    _c("engaged_users", LONG, "distinct users with a play, like, share, comment or follow", False),
+    _c("engaged_users_weighted", DOUBLE,
+       "engaged users, each weighted min(1, cap / their events on the item that day): a burst from few accounts counts little", False),
+)
+_DS_REGION = (
+    _c("ds", DATE, "the UTC date summarised (event_date)", False),
+    _c("region", STRING, "actor region (ISO 3166-1 alpha-2), UNKNOWN when absent, ALL for all regions", False),
+)
+
+GOLD_VIDEO_DAILY_STATS = _register(TableSpec(
+    name="gold.video_daily_stats",
+    description="Per date, region (and ALL) and video: exposure, watch time, completion and engagement.",
+    partition_by=("ds",),
+    key=("ds", "region", "video_id"),
+    columns=(
+        _DS_REGION[1],
+        _c("video_id", STRING, "video", False),
+        _c("creator_id", STRING, "creator of the video (NULL when its publish event is unknown)"),
+        _c("published_date", DATE, "UTC publish date (NULL when unknown)"),
+        _c("is_new_video", BOOL, "published on ds", False),
+        *_ENGAGEMENT,
+        _DS_REGION[0],
+    ),
+))
+
+GOLD_HASHTAG_DAILY_STATS = _register(TableSpec(
+    name="gold.hashtag_daily_stats",
+    description="Per date, region (and ALL) and normalised hashtag: engagement over every video carrying it.",
+    partition_by=("ds",),
+    key=("ds", "region", "hashtag"),
+    columns=(
+        _DS_REGION[1],
+        _c("hashtag", STRING, "normalised hashtag", False),
+        *_ENGAGEMENT,
+        _c("new_videos", LONG, "videos with this tag published on ds (in this region)", False),
+        _c("distinct_videos", LONG, "videos with this tag that had any event on ds", False),
+        _c("distinct_creators", LONG, "creators of those videos", False),
+        _DS_REGION[0],
+    ),
+))
+
+
+def _trend_scores(item: str, item_desc: str) -> TableSpec:
+    return _register(TableSpec(
+        name=f"gold.{item.replace('_id', '')}_trend_scores",
+        description=f"Trend score of every {item_desc} with engagement on ds, per region (and ALL): the state the next day decays.",
+        partition_by=("ds",),
+        key=("ds", "region", item),
+        columns=(
+            _DS_REGION[1],
+            _c(item, STRING, item_desc, False),
+            _c("engaged_users", LONG, "distinct engaged users on ds", False),
+            _c("engaged_users_weighted", DOUBLE, "spam-weighted engaged users on ds (the observed count)", False),
+            _c("expected", DOUBLE, "mean weighted engaged users over the baseline window (missing days count 0)", False),
+            _c("baseline_days_with_data", INT, "days of the baseline window with any engagement", False),
+            _c("z_score", DOUBLE, "(observed - expected) / sqrt(expected + pseudo_count)", False),
+            _c("raw_score", DOUBLE, "max(z_score, 0) when observed >= min_support, else 0", False),
+            _c("trend_score", DOUBLE, "alpha x raw_score + (1 - alpha) x yesterday's trend_score, alpha = 1 - 0.5^(1/half_life_days)", False),
+            _c("is_new_item", BOOL, "no engagement in the baseline window: trends on velocity alone", False),
+            _DS_REGION[0],
+        ),
+    ))
+
+
+GOLD_VIDEO_TREND_SCORES = _trend_scores("video_id", "video")
+GOLD_HASHTAG_TREND_SCORES = _trend_scores("hashtag", "normalised hashtag")
+
+GOLD_TRENDING_VIDEOS = _register(TableSpec(
+    name="gold.trending_videos",
+    description="Top N videos by trend score per date and region (and ALL).",
+    partition_by=("ds",),
+    key=("ds", "region", "rank"),
+    columns=(
+        _DS_REGION[1],
+        _c("rank", INT, "1 = most trending", False),
+        _c("video_id", STRING, "video", False),
+        _c("creator_id", STRING, "creator"),
+        _c("trend_score", DOUBLE, "see gold.video_trend_scores", False),
+        _c("engaged_users", LONG, "distinct engaged users on ds", False),
+        _c("expected", DOUBLE, "baseline expectation of weighted engaged users", False),
+        _c("is_new_item", BOOL, "no baseline: trending on velocity", False),
+        _DS_REGION[0],
+    ),
+))
+
+GOLD_TRENDING_HASHTAGS = _register(TableSpec(
+    name="gold.trending_hashtags",
+    description="Top N hashtags by trend score per date and region (and ALL).",
+    partition_by=("ds",),
+    key=("ds", "region", "rank"),
+    columns=(
+        _DS_REGION[1],
+        _c("rank", INT, "1 = most trending", False),
+        _c("hashtag", STRING, "normalised hashtag", False),
+        _c("trend_score", DOUBLE, "see gold.hashtag_trend_scores", False),
+        _c("engaged_users", LONG, "distinct engaged users on ds", False),
+        _c("expected", DOUBLE, "baseline expectation of weighted engaged users", False),
+        _c("is_new_item", BOOL, "no baseline: trending on velocity", False),
+        _DS_REGION[0],
+    ),
+))
+
+GOLD_HASHTAG_RANKINGS = _register(TableSpec(
+    name="gold.hashtag_rankings",
+    description="Hashtags in the top N by engagement or by trend score, per date and region, with movement and top videos.",
+    partition_by=("ds",),
+    key=("ds", "region", "hashtag"),
+    columns=(
+        _DS_REGION[1],
+        _c("hashtag", STRING, "normalised hashtag", False),
+        _c("engagement_rank", INT, "rank by engaged_users among all hashtags of ds and region (1 = most)", False),
+        _c("trend_rank", INT, "rank by trend_score among all hashtags of ds and region (1 = most)", False),
+        _c("engagement_rank_change", INT, "yesterday's engagement_rank minus today's (positive = up); NULL when absent yesterday"),
+        _c("trend_rank_change", INT, "yesterday's trend_rank minus today's; NULL when absent yesterday"),
+        _c("is_new_entry", BOOL, "not in yesterday's rankings", False),
+        _c("engaged_users", LONG, "distinct engaged users on ds", False),
+        _c("trend_score", DOUBLE, "see gold.hashtag_trend_scores", False),
+        _c("distinct_creators", LONG, "creators of videos with this tag active on ds", False),
+        _c("distinct_videos", LONG, "videos with this tag active on ds", False),
+        _c("top_videos", STRINGS, "the 3 videos with the most engaged users under this tag on ds (most first)"),
+        _DS_REGION[0],
+    ),
+))

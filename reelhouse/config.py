@@ -71,6 +71,27 @@ class IngestConfig:
 
 
 @dataclass(frozen=True)
+class TrendsConfig:
+    """Trend-score parameters (see README "Trend score" and ``spark_jobs/gold_trends.py``).
+
+    ``baseline_days``: trailing days averaged into the expectation; ``pseudo_count``: smoothing
+    k (users); ``min_support``: weighted engaged users needed to score; ``half_life_days``: decay
+    of the previous score; ``spam_event_cap``: events per user, item and day counted in full;
+    ``top_n`` / ``rankings_top_n``: rows kept per date and region; ``completion_threshold``: share
+    of the duration (0..1] at which a play counts as complete.
+    """
+
+    baseline_days: int
+    pseudo_count: float
+    min_support: float
+    half_life_days: float
+    spam_event_cap: int
+    top_n: int
+    rankings_top_n: int
+    completion_threshold: float
+
+
+@dataclass(frozen=True)
 class Config:
     """The resolved configuration of one environment (``env``)."""
 
@@ -79,6 +100,7 @@ class Config:
     lake_engine: LakeEngine
     spark: SparkConfig
     ingest: IngestConfig
+    trends: TrendsConfig
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -204,7 +226,7 @@ def load_config(env: str | None = None, *, environ: Mapping[str, str] | None = N
     src = f"{base_path.name}+{overlay.name}"
     raw = _expand(raw, src)
 
-    unknown = set(raw) - {"paths", "lake", "spark", "ingest"}
+    unknown = set(raw) - {"paths", "lake", "spark", "ingest", "trends"}
     if unknown:
         raise ConfigError(f"{src}: unknown top-level key(s) {sorted(unknown)}")
     home = Path(environ.get("REELHOUSE_HOME", PROJECT_ROOT))
@@ -213,6 +235,15 @@ def load_config(env: str | None = None, *, environ: Mapping[str, str] | None = N
     spark = _section(raw, "spark", {"master", "app_name", "conf"}, src)
     ingest = _section(raw, "ingest", {"future_tolerance_seconds", "max_quarantine_ratio"}, src)
 
+    trend_types = {"baseline_days": int, "pseudo_count": float, "min_support": float, "half_life_days": float,
+                   "spam_event_cap": int, "top_n": int, "rankings_top_n": int, "completion_threshold": float}
+    tr = _section(raw, "trends", set(trend_types), src)
+    trends = {k: _typed(tr[k], t, f"trends.{k}", src) for k, t in trend_types.items()}
+    for k, v in trends.items():
+        if v <= 0 and k != "pseudo_count" or v < 0:
+            raise ConfigError(f"{src}: key 'trends.{k}' must be > 0, got {v}")
+    if trends["completion_threshold"] > 1:
+        raise ConfigError(f"{src}: key 'trends.completion_threshold' must be in (0, 1], got {trends['completion_threshold']}")
     engine = _typed(lake["engine"], str, "lake.engine", src)
     if engine not in _ENGINES:
         raise ConfigError(f"{src}: key 'lake.engine' must be one of {_ENGINES}, got {engine!r}")
@@ -239,6 +270,7 @@ def load_config(env: str | None = None, *, environ: Mapping[str, str] | None = N
             conf={str(k): _typed(v, str, f"spark.conf.{k}", src) for k, v in spark_conf.items()},
         ),
         ingest=IngestConfig(future_tolerance_seconds=tol, max_quarantine_ratio=ratio),
+        trends=TrendsConfig(**trends),
         raw=raw,
     )
 

@@ -300,6 +300,13 @@ class Lake:
             "partitions": parts,
         }
 
+    def partitions(self, name: str, *, where: PartitionSpec | None = None) -> list[dict[str, str]]:
+        """Partition values present in the current snapshot (optionally filtered), from the log
+        only; e.g. ``[{"event_date": "2024-06-01", "landing_date": "2024-06-02"}, …]``."""
+        if not self.exists(name):
+            return []
+        return DeltaTable(self.path(name)).partitions(_filters(get_table(name), where))
+
     def transaction_version(self, name: str, app_id: str) -> int | None:
         """Last committed ``app_version`` for ``app_id`` on this table (None if never)."""
         if not self.exists(name):

@@ -54,6 +54,26 @@ STEPS: dict[str, Step] = {
         ),
         description="landing JSON Lines → bronze, quarantine, silver events/videos/hashtags, reconciliation",
     ),
+    "daily_stats": Step(
+        name="daily_stats",
+        module="spark_jobs.gold_daily_stats",
+        upstream=("ingest",),
+        outputs=("gold.video_daily_stats", "gold.hashtag_daily_stats"),
+        description="silver → per date/region/video and hashtag stats, for every event date the landing date touched",
+    ),
+    "trends": Step(
+        name="trends",
+        module="spark_jobs.gold_trends",
+        upstream=("daily_stats",),
+        outputs=(
+            "gold.video_trend_scores",
+            "gold.hashtag_trend_scores",
+            "gold.trending_videos",
+            "gold.trending_hashtags",
+            "gold.hashtag_rankings",
+        ),
+        description="daily stats → trend scores (vs a 7-day baseline, decayed), trending videos/hashtags, rankings",
+    ),
 }
 
 
