@@ -62,6 +62,16 @@ DUCKDB_NOTE = (
     "cross-day dedupe. The ratio (ingest s / DuckDB s) is an upper bound on reelhouse's overhead."
 )
 
+ORDER_NOTE = (
+    "Sizes run in order in one Spark JVM; the first ingest also pays JVM/JIT warm-up, which a "
+    "nightly spark-submit (a fresh JVM per date) pays every time."
+)
+#: average cores used by other processes during a step above which its timing is flagged
+BUSY_CORES = 0.25
+PHASE_NOTES = {
+    "commit quarantine.events": "  (first action: reads, parses, classifies and caches every line)",
+}
+
 # The contract fields the DuckDB reference keeps, with the type it reads them as. event_time is
 # read as text (RFC 3339 or epoch-ms digits) and typed in SQL.
 _DUCKDB_COLUMNS = {
@@ -129,6 +139,56 @@ class PhaseTimer:
             yield
         finally:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
+
+
+class CpuMonitor:
+    """Machine-wide CPU use against this process tree's (the Python driver, the Spark JVM, its
+    Python workers), so that a step slowed down by other processes on the machine shows it.
+
+    ``other_cores(start, end)``: average cores used by everything else between two snapshots
+    (None where ``/proc`` is unavailable)."""
+
+    def __init__(self) -> None:
+        self.root = os.getpid()
+        self.tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def _machine_busy(self) -> float:
+        fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+        idle = fields[3] + fields[4]  # idle + iowait
+        return (sum(fields) - idle) / self.tick
+
+    def _tree_cpu(self) -> float:
+        stats: dict[int, tuple[int, float]] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                rest = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            # after the command: state ppid ... utime(11) stime(12) cutime(13) cstime(14)
+            stats[int(entry)] = (int(rest[1]), sum(int(x) for x in rest[11:15]) / self.tick)
+        children: dict[int, list[int]] = {}
+        for pid, (ppid, _) in stats.items():
+            children.setdefault(ppid, []).append(pid)
+        total, todo = 0.0, [self.root]
+        while todo:
+            pid = todo.pop()
+            total += stats.get(pid, (0, 0.0))[1]
+            todo.extend(children.get(pid, []))
+        return total
+
+    def snapshot(self) -> tuple[float, float, float] | None:
+        try:
+            return time.perf_counter(), self._machine_busy(), self._tree_cpu()
+        except (OSError, ValueError, IndexError):
+            return None
+
+    @staticmethod
+    def other_cores(start, end) -> float | None:
+        if start is None or end is None or end[0] <= start[0]:
+            return None
+        return round(max(0.0, (end[1] - start[1]) - (end[2] - start[2])) / (end[0] - start[0]), 2)
 
 
 def timed_lake_class():
@@ -318,9 +378,18 @@ def print_report(doc: dict[str, Any]) -> None:
               f"(matches generator ground truth: {i['matches_ground_truth']}); {verdict} the "
               f"{_fmt_int(doc['target_events_per_second'])} ev/s target")
         for name, secs in sorted(i["phases_seconds"].items(), key=lambda kv: -kv[1]):
-            print(f"    {secs:8.1f} s  {name}")
+            print(f"    {secs:8.1f} s  {name}{PHASE_NOTES.get(name, '')}")
     print()
     print("note: " + doc["note"])
+    print("note: " + ORDER_NOTE)
+    busy = [(r["size"], step, r[step].get("other_processes_cores"))
+            for r in doc["results"] for step in ("generate", "ingest", "duckdb")]
+    busy = [b for b in busy if b[2] is not None and b[2] >= BUSY_CORES]
+    if busy:
+        worst = max(b[2] for b in busy)
+        print(f"WARNING: other processes on the machine used up to {worst:.1f} cores during "
+              + ", ".join(f"{step} {_fmt_int(n)}" for n, step, _ in busy)
+              + ": those timings are disturbed; re-run on a quiet machine.")
     print(f"whole benchmark: {doc['wall_seconds']:.0f} s; results: {doc['out']}")
 
 
@@ -360,6 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["REELHOUSE__PATHS__LAKE"] = str(tmp_root / "lake")
     spark = None
     results: list[dict[str, Any]] = []
+    monitor = CpuMonitor()
     try:
         cfg = load_config()
         t0 = time.perf_counter()
@@ -373,12 +443,18 @@ def main(argv: list[str] | None = None) -> int:
             root = tmp_root / f"n{n}"
             landing = root / "landing"
             print(f"[{_fmt_int(n)}] generating ...", flush=True)
+            s0 = monitor.snapshot()
             gen, summary = bench_generate(landing, n)
+            gen["other_processes_cores"] = monitor.other_cores(s0, monitor.snapshot())
             print(f"[{_fmt_int(n)}] generated {_fmt_int(gen['lines'])} lines in {gen['seconds']:.1f} s; ingesting ...", flush=True)
+            s0 = monitor.snapshot()
             ing = bench_ingest(spark, root, landing, summary)
+            ing["other_processes_cores"] = monitor.other_cores(s0, monitor.snapshot())
             print(f"[{_fmt_int(n)}] ingested in {ing['seconds']:.1f} s ({_fmt_int(ing['events_per_second'])} ev/s, "
                   f"balanced={ing['balanced']}); DuckDB reference ...", flush=True)
+            s0 = monitor.snapshot()
             duck = bench_duckdb(root, landing, ing["lines_read"])
+            duck["other_processes_cores"] = monitor.other_cores(s0, monitor.snapshot())
             print(f"[{_fmt_int(n)}] DuckDB in {duck['seconds']:.1f} s", flush=True)
             results.append({
                 "size": n,
@@ -409,6 +485,7 @@ def main(argv: list[str] | None = None) -> int:
             "spark_startup_seconds": round(startup, 3),
             "target_events_per_second": TARGET_EVENTS_PER_SECOND,
             "note": DUCKDB_NOTE,
+            "order_note": ORDER_NOTE,
             "results": results,
         }
     finally:

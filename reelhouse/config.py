@@ -75,7 +75,9 @@ class TrendsConfig:
     """Trend-score parameters (see README "Trend score" and ``spark_jobs/gold_trends.py``).
 
     ``baseline_days``: trailing days averaged into the expectation; ``pseudo_count``: smoothing
-    k (users); ``min_support``: weighted engaged users needed to score; ``half_life_days``: decay
+    k (users); ``min_support`` / ``min_support_share``: an item needs at least
+    ``max(min_support, min_support_share × the region's engaged users that day)`` weighted engaged
+    users to score; ``half_life_days``: decay
     of the previous score; ``spam_event_cap``: events per user, item and day counted in full;
     ``top_n`` / ``rankings_top_n``: rows kept per date and region; ``completion_threshold``: share
     of the duration (0..1] at which a play counts as complete.
@@ -84,6 +86,7 @@ class TrendsConfig:
     baseline_days: int
     pseudo_count: float
     min_support: float
+    min_support_share: float
     half_life_days: float
     spam_event_cap: int
     top_n: int
@@ -235,12 +238,13 @@ def load_config(env: str | None = None, *, environ: Mapping[str, str] | None = N
     spark = _section(raw, "spark", {"master", "app_name", "conf"}, src)
     ingest = _section(raw, "ingest", {"future_tolerance_seconds", "max_quarantine_ratio"}, src)
 
-    trend_types = {"baseline_days": int, "pseudo_count": float, "min_support": float, "half_life_days": float,
+    trend_types = {"baseline_days": int, "pseudo_count": float, "min_support": float, "min_support_share": float,
+                   "half_life_days": float,
                    "spam_event_cap": int, "top_n": int, "rankings_top_n": int, "completion_threshold": float}
     tr = _section(raw, "trends", set(trend_types), src)
     trends = {k: _typed(tr[k], t, f"trends.{k}", src) for k, t in trend_types.items()}
     for k, v in trends.items():
-        if v <= 0 and k != "pseudo_count" or v < 0:
+        if v < 0 or (v == 0 and k not in ("pseudo_count", "min_support_share")):
             raise ConfigError(f"{src}: key 'trends.{k}' must be > 0, got {v}")
     if trends["completion_threshold"] > 1:
         raise ConfigError(f"{src}: key 'trends.completion_threshold' must be in (0, 1], got {trends['completion_threshold']}")

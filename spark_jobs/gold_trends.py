@@ -12,13 +12,16 @@ Trend score of an item (video or hashtag) in a region on day ``ds``
    expectation, with pseudo-count ``k`` (default 10) so that tiny counts cannot produce huge
    scores — 3 users against an expected 0.1 scores 0.95, not 30x. An item with no baseline at all
    (``is_new_item``) has ``e = 0`` and scores on velocity alone, ``o / sqrt(k)``.
-4. **Support**: ``raw = max(z, 0)`` when ``o ≥ min_support`` (default 20), else 0.
+4. **Support**: ``raw = max(z, 0)`` when ``o ≥ max(min_support, min_support_share × U)``, else 0,
+   where ``U`` is the region's distinct engaged users that day (defaults 3 and 0.5 %: about 25 on
+   a 150k-event synthetic day, 3 on a day of the 664-user KuaiRand log).
 5. **Decay**: ``score_ds = α·raw_ds + (1 − α)·score_{ds−1}`` with ``α = 1 − 0.5^(1/h)`` for a
    half-life of ``h`` days (default 1): a one-day blip halves every day after it, a sustained rise
    keeps feeding the score.
-6. **Cold start**: on the lake's first day there is no expectation for anything, so nothing scores
-   (the day only becomes baseline); from the second day on, an item absent from the baseline is
-   new and scores on velocity.
+6. **Cold start**: on the lake's first day nothing has a baseline, so every item scores on
+   velocity (the trending lists show the day's biggest items), and the next day ignores that
+   day's scores as decay state (they measure volume, not change); from then on an item absent
+   from the baseline is new and scores on velocity.
 
 Sources: the observed-vs-expected test and minimum-use threshold of Mastodon's trending tags
 (``app/models/trends/tags.rb``: ``score = (observed − expected)² / expected`` when observed ≥
@@ -71,6 +74,7 @@ def trend_scores(
     ds: date,
     baseline_days_available: int,
     params: "TrendsConfig",
+    region_users: "DataFrame | None" = None,
 ) -> "DataFrame":
     """Score every item of one day.
 
@@ -92,12 +96,15 @@ def trend_scores(
     prev = previous.select(*keys, F.col("trend_score").alias("_prev"))
     cur = today.select(*keys, "engaged_users", "engaged_users_weighted")
     df = cur.join(prev, keys, "full_outer").join(base, keys, "left")
+    if region_users is not None:
+        df = df.join(F.broadcast(region_users.select("region", F.col("engaged_users").alias("_region_users"))), "region", "left")
+    else:
+        df = df.withColumn("_region_users", F.lit(0))
+    support = F.greatest(F.lit(params.min_support), F.lit(params.min_support_share) * F.coalesce("_region_users", F.lit(0)))
     o = F.coalesce(F.col("engaged_users_weighted"), F.lit(0.0))
     e = F.coalesce(F.col("expected"), F.lit(0.0))
     z = (o - e) / F.sqrt(e + F.lit(params.pseudo_count))
-    raw = F.when(o >= F.lit(params.min_support), F.greatest(z, F.lit(0.0))).otherwise(F.lit(0.0))
-    if baseline_days_available == 0:
-        raw = F.lit(0.0)  # the lake's first day: no expectation for anything, nothing can trend yet
+    raw = F.when(o >= support, F.greatest(z, F.lit(0.0))).otherwise(F.lit(0.0))
     score = F.lit(alpha) * raw + F.lit(1.0 - alpha) * F.coalesce(F.col("_prev"), F.lit(0.0))
     out = df.select(
         *keys,
@@ -112,6 +119,20 @@ def trend_scores(
         F.lit(ds).cast("date").alias("ds"),
     )
     return out.where((F.col("engaged_users") > 0) | (F.col("trend_score") >= MIN_KEPT_SCORE))
+
+
+def region_engaged_users(events: "DataFrame") -> "DataFrame":
+    """Distinct users with a play, like, share, comment or follow per region (and ``ALL``):
+    (``region``, ``engaged_users``)."""
+    from pyspark.sql import functions as F
+
+    from spark_jobs.gold_daily_stats import ENGAGEMENT_TYPES, with_region_rows
+
+    return (
+        with_region_rows(events.where(F.col("event_type").isin(*ENGAGEMENT_TYPES)))
+        .groupBy("region")
+        .agg(F.countDistinct("user_id").alias("engaged_users"))
+    )
 
 
 def top_trending(scores: "DataFrame", *, item: str, top_n: int) -> "DataFrame":
@@ -236,6 +257,9 @@ def run(spark: "SparkSession", lake: "Lake", config: "Config", ds: date, *, run_
     available = {date.fromisoformat(x["ds"]) for x in lake.partitions("gold.video_daily_stats", where={"ds": window})}
     report.baseline_days_available = len(available)
     yday = ds - timedelta(days=1)
+    # yesterday was the lake's first day: its scores measured volume, not change (cold start)
+    ignore_previous = available == {yday}
+    region_users = region_engaged_users(lake.read("silver.events", where={"event_date": [ds]})).cache()
     outputs: dict[str, "DataFrame"] = {}
     for item, stats_table, scores_table, trending_table in (
         ("video_id", "gold.video_daily_stats", "gold.video_trend_scores", "gold.trending_videos"),
@@ -244,8 +268,11 @@ def run(spark: "SparkSession", lake: "Lake", config: "Config", ds: date, *, run_
         stats = lake.read(stats_table, where={"ds": [ds]})
         baseline = lake.read(stats_table, where={"ds": window}).select("ds", "region", item, "engaged_users_weighted")
         previous = lake.read(scores_table, where={"ds": [yday]})
+        if ignore_previous:
+            previous = previous.limit(0)
         scores = trend_scores(
-            stats, baseline, previous, item=item, ds=ds, baseline_days_available=len(available), params=p
+            stats, baseline, previous, item=item, ds=ds, baseline_days_available=len(available), params=p,
+            region_users=region_users,
         ).cache()
         outputs[scores_table] = scores
         top = top_trending(scores, item=item, top_n=p.top_n)
@@ -269,7 +296,7 @@ def run(spark: "SparkSession", lake: "Lake", config: "Config", ds: date, *, run_
                          app_id=f"reelhouse.trends.{table}.{ds.isoformat()}", app_version=version,
                          metadata={"ds": ds.isoformat(), "step": "trends"})
         report.rows[table] = res.rows_added
-    for df in (outputs["gold.video_trend_scores"], outputs["gold.hashtag_trend_scores"]):
+    for df in (outputs["gold.video_trend_scores"], outputs["gold.hashtag_trend_scores"], region_users):
         df.unpersist()
     report.top_hashtags = [
         r["hashtag"]
