@@ -68,9 +68,7 @@ ORDER_NOTE = (
 )
 #: average cores used by other processes during a step above which its timing is flagged
 BUSY_CORES = 0.25
-PHASE_NOTES = {
-    "commit quarantine.events": "  (first action: reads, parses, classifies and caches every line)",
-}
+OUTSIDE_COMMITS = "outside table commits (cache materialisation, event-date scan, counts, report reads)"
 
 # The contract fields the DuckDB reference keeps, with the type it reads them as. event_time is
 # read as text (RFC 3339 or epoch-ms digits) and typed in SQL.
@@ -99,6 +97,24 @@ def _sql_str(s: str) -> str:
 
 def _rate(n: int, seconds: float) -> float:
     return round(n / seconds, 1) if seconds > 0 else 0.0
+
+
+def code_version() -> dict[str, Any]:
+    """The commit measured and whether the measured code differs from it (read-only git)."""
+    import subprocess
+
+    def git(*a: str) -> str | None:
+        try:
+            out = subprocess.run(["git", *a], cwd=REPO, capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return out.stdout.rstrip() if out.returncode == 0 else None
+
+    dirty = git("status", "--porcelain", "--", "spark_jobs", "reelhouse")
+    return {
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "uncommitted_changes": sorted(line[3:] for line in dirty.splitlines()) if dirty else [],
+    }
 
 
 def machine_info() -> dict[str, Any]:
@@ -146,18 +162,21 @@ class CpuMonitor:
     Python workers), so that a step slowed down by other processes on the machine shows it.
 
     ``other_cores(start, end)``: average cores used by everything else between two snapshots
-    (None where ``/proc`` is unavailable)."""
+    (None where ``/proc`` is unavailable). A process of the tree counts with its own and its reaped
+    children's CPU; one that ends between the snapshots drops out of both, so the figure errs
+    towards flagging contention, never towards hiding it."""
 
     def __init__(self) -> None:
         self.root = os.getpid()
         self.tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
     def _machine_busy(self) -> float:
-        fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
-        idle = fields[3] + fields[4]  # idle + iowait
-        return (sum(fields) - idle) / self.tick
+        # cpu  user nice system idle iowait irq softirq steal ...
+        fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:8]]
+        return (sum(fields) - fields[3] - fields[4]) / self.tick
 
-    def _tree_cpu(self) -> float:
+    def _tree_cpu(self) -> dict[int, float]:
+        """CPU seconds (utime + stime + cutime + cstime) of every process in this tree."""
         stats: dict[int, tuple[int, float]] = {}
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
@@ -166,19 +185,21 @@ class CpuMonitor:
                 rest = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
             except (OSError, IndexError):
                 continue
-            # after the command: state ppid ... utime(11) stime(12) cutime(13) cstime(14)
+            # after the command: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14)
             stats[int(entry)] = (int(rest[1]), sum(int(x) for x in rest[11:15]) / self.tick)
         children: dict[int, list[int]] = {}
         for pid, (ppid, _) in stats.items():
             children.setdefault(ppid, []).append(pid)
-        total, todo = 0.0, [self.root]
+        tree: dict[int, float] = {}
+        todo = [self.root]
         while todo:
             pid = todo.pop()
-            total += stats.get(pid, (0, 0.0))[1]
-            todo.extend(children.get(pid, []))
-        return total
+            if pid in stats:
+                tree[pid] = stats[pid][1]
+                todo.extend(children.get(pid, []))
+        return tree
 
-    def snapshot(self) -> tuple[float, float, float] | None:
+    def snapshot(self) -> tuple[float, float, dict[int, float]] | None:
         try:
             return time.perf_counter(), self._machine_busy(), self._tree_cpu()
         except (OSError, ValueError, IndexError):
@@ -188,14 +209,18 @@ class CpuMonitor:
     def other_cores(start, end) -> float | None:
         if start is None or end is None or end[0] <= start[0]:
             return None
-        return round(max(0.0, (end[1] - start[1]) - (end[2] - start[2])) / (end[0] - start[0]), 2)
+        own = sum(max(0.0, cpu - start[2].get(pid, 0.0)) for pid, cpu in end[2].items())
+        wall = end[0] - start[0]
+        cores = os.cpu_count() or 1
+        return round(min(cores, max(0.0, (end[1] - start[1]) - own) / wall), 2)
 
 
 def timed_lake_class():
     """A :class:`reelhouse.lake.Lake` that times every write and merge (one phase per table).
 
-    Spark is lazy, so a commit's time includes computing its DataFrame: the first commit of ingest
-    (``quarantine.events``) is where the landing lines are read, parsed, classified and cached.
+    Spark is lazy, so a commit's time includes computing whatever its DataFrame needs that is not
+    cached yet (the read/parse/classify of the landing lines lands in the first action that needs
+    it, inside or outside a commit, depending on how ingest orders its actions).
     """
     from reelhouse.lake import Lake
 
@@ -270,7 +295,7 @@ def bench_ingest(spark, root: Path, landing: Path, summary) -> dict[str, Any]:
         report = run(spark, lake, cfg, BENCH_DATE)
         secs = time.perf_counter() - t0
     phases = {k: round(v, 3) for k, v in timer.seconds.items()}
-    phases["other (event-date scan, video count, report reads)"] = round(secs - sum(timer.seconds.values()), 3)
+    phases[OUTSIDE_COMMITS] = round(secs - sum(timer.seconds.values()), 3)
 
     day = BENCH_DATE.isoformat()
     expected = {
@@ -366,6 +391,9 @@ def print_report(doc: dict[str, Any]) -> None:
     s = doc["settings"]
     print(f"spark: {s['spark_master']}, driver memory {s['spark_driver_memory']}, "
           f"shuffle partitions {s['spark_shuffle_partitions']}; lake engine {s['lake_engine']}")
+    c = doc["code"]
+    dirty = f" + uncommitted changes to {', '.join(c['uncommitted_changes'])}" if c["uncommitted_changes"] else ""
+    print(f"code: commit {c['commit']}{dirty}")
     print(f"SparkSession start-up (excluded below): {doc['spark_startup_seconds']:.1f} s")
     print()
     print(format_table(doc["results"]))
@@ -378,7 +406,7 @@ def print_report(doc: dict[str, Any]) -> None:
               f"(matches generator ground truth: {i['matches_ground_truth']}); {verdict} the "
               f"{_fmt_int(doc['target_events_per_second'])} ev/s target")
         for name, secs in sorted(i["phases_seconds"].items(), key=lambda kv: -kv[1]):
-            print(f"    {secs:8.1f} s  {name}{PHASE_NOTES.get(name, '')}")
+            print(f"    {secs:8.1f} s  {name}")
     print()
     print("note: " + doc["note"])
     print("note: " + ORDER_NOTE)
@@ -415,6 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = list(QUICK_SIZES) if args.quick else args.sizes
 
     wall0 = time.perf_counter()
+    code = code_version()  # before anything is imported: what this run measures
     started = datetime.now(timezone.utc)
     sys.path.insert(0, str(REPO))  # spark_jobs is a folder of applications, not an installed package
     os.environ["REELHOUSE_ENV"] = "local"
@@ -473,6 +502,7 @@ def main(argv: list[str] | None = None) -> int:
             "wall_seconds": round(time.perf_counter() - wall0, 1),
             "out": str(args.out),
             "machine": machine_info(),
+            "code": code,
             "settings": {
                 "landing_date": BENCH_DATE.isoformat(),
                 "seed": SEED,

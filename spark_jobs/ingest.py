@@ -28,6 +28,7 @@ from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING
 
 import re
+from contextlib import contextmanager
 
 import pyarrow as pa
 
@@ -96,10 +97,18 @@ def classify_batches(batches, *, landing_date: date, future_tolerance_seconds: i
     day_us = (landing_date - date(1970, 1, 1)).days * 86_400_000_000
     tol_us = future_tolerance_seconds * 1_000_000
     limits: dict[str, int] = {}
+    line_of: dict[str, int] = {}
     for batch in batches:
         values = batch.column("value").to_pylist()
         files = batch.column("_source_file").to_pylist()
         n = len(values)
+        if "_line_number" in batch.schema.names:
+            line_numbers = batch.column("_line_number")
+        else:  # rows of a file arrive in order within one task: count them
+            nums = [0] * n
+            for i in range(n):
+                nums[i] = line_of[files[i]] = line_of.get(files[i], 0) + 1
+            line_numbers = pa.array(nums, pa.int64())
         is_object = [False] * n
         reason: list = [None] * n
         detail: list = [None] * n
@@ -150,7 +159,7 @@ def classify_batches(batches, *, landing_date: date, future_tolerance_seconds: i
             if tags is not None:
                 t_tags[i] = C.normalize_hashtags(tags)
         cols = [
-            batch.column("value"), batch.column("_source_file"), batch.column("_line_number"),
+            batch.column("value"), batch.column("_source_file"), line_numbers,
             pa.array(is_object, pa.bool_()), pa.array(reason, pa.string()), pa.array(detail, pa.string()),
         ]
         cols += [pa.array(raw[k], pa.string()) for k in known]
@@ -168,8 +177,10 @@ def classify_batches(batches, *, landing_date: date, future_tolerance_seconds: i
 def classify_lines(lines: "DataFrame", *, landing_date: date, future_tolerance_seconds: int) -> "DataFrame":
     """Parse and validate landing lines against the contract.
 
-    Input: ``value`` (the line), ``_source_file`` (relative path, ``events/date=…/hour=HH/…``),
-    ``_line_number`` (1-based). Output (:data:`CLASSIFIED_DDL`): the input plus ``is_object`` (the
+    Input: ``value`` (the line), ``_source_file`` (relative path, ``events/date=…/hour=HH/…``) and
+    optionally ``_line_number`` (1-based); without it, line numbers are counted in the pass, which
+    requires each file's lines to sit in order in one partition — what Spark's text reader gives
+    for files it does not split (:func:`read_landing_lines`). Output (:data:`CLASSIFIED_DDL`): the input plus ``is_object`` (the
     line is a JSON object), ``reason``/``reason_detail`` (NULL for a valid line, else the first
     violated rule: invalid_json, not_an_object, then the order of
     :func:`reelhouse.contract.validate_event`), the contract fields as raw text (bronze), ``extra``
@@ -184,7 +195,8 @@ def classify_lines(lines: "DataFrame", *, landing_date: date, future_tolerance_s
     from functools import partial
 
     fn = partial(classify_batches, landing_date=landing_date, future_tolerance_seconds=future_tolerance_seconds)
-    return lines.select("value", "_source_file", "_line_number").mapInArrow(fn, CLASSIFIED_DDL)
+    cols = ["value", "_source_file"] + (["_line_number"] if "_line_number" in lines.columns else [])
+    return lines.select(*cols).mapInArrow(fn, CLASSIFIED_DDL)
 
 
 def to_bronze(classified: "DataFrame", *, landing_date: date, ingested_at: datetime) -> "DataFrame":
@@ -261,13 +273,24 @@ def to_events(classified: "DataFrame", *, landing_date: date, ingested_at: datet
 def deduplicate(events: "DataFrame", prior_event_ids: "DataFrame") -> "DataFrame":
     """Keep the first copy of each ``event_id`` (ordered by ``_source_file``, ``_line_number``)
     and drop ids already present in ``prior_event_ids`` (column ``event_id``: what other landing
-    dates already put in silver). Returns the kept rows, same columns as ``events``."""
-    from pyspark.sql import Window
+    dates already put in silver). Returns the kept rows, same columns as ``events``.
+
+    Only the three key columns are shuffled to find duplicated ids (a few percent of rows under
+    at-least-once delivery); the wide rows meet that small set in a broadcastable join."""
     from pyspark.sql import functions as F
 
-    w = Window.partitionBy("event_id").orderBy("_source_file", "_line_number")
-    first = events.withColumn("_rn", F.row_number().over(w)).where("_rn = 1").drop("_rn")
-    return first.join(prior_event_ids.select("event_id").distinct(), "event_id", "left_anti").select(*events.columns)
+    firsts = (
+        events.groupBy("event_id")
+        .agg(F.count(F.lit(1)).alias("_n"), F.min(F.struct("_source_file", "_line_number")).alias("_first"))
+        .where("_n > 1")
+        .select("event_id", F.col("_first._source_file").alias("_f_file"), F.col("_first._line_number").alias("_f_line"))
+    )
+    first_copies = (
+        events.join(firsts, "event_id", "left")
+        .where(F.col("_f_file").isNull() | ((F.col("_source_file") == F.col("_f_file")) & (F.col("_line_number") == F.col("_f_line"))))
+        .drop("_f_file", "_f_line")
+    )
+    return first_copies.join(prior_event_ids.select("event_id").distinct(), "event_id", "left_anti").select(*events.columns)
 
 
 def to_videos(silver_events: "DataFrame") -> "DataFrame":
@@ -394,26 +417,38 @@ class IngestReport:
 
 
 def read_landing_lines(spark: "SparkSession", files: list["LandingFile"]) -> "DataFrame":
-    """Read readable landing files as ``value``, ``_source_file`` (relative), ``_line_number``.
+    """Read readable landing files as ``value`` and ``_source_file`` (relative to the landing root),
+    each file's lines in order inside one partition (line numbers are counted downstream).
 
-    Line numbers come from ``monotonically_increasing_id`` (partition id in the upper 31 bits,
-    row index in the lower 33) with one file per partition, which :func:`run` arranges by setting
-    ``spark.sql.files.openCostInBytes`` = ``spark.sql.files.maxPartitionBytes`` = 2 GiB for the
-    read (files above 2 GiB would be split and are refused).
+    Spark never splits a gzip file; a plain file is split only when it is larger than the split
+    size, so :func:`split_settings` sizes ``spark.sql.files.openCostInBytes`` to the largest plain
+    file, and small files are still packed together (few tasks, few Python workers).
     """
     from pyspark.sql import functions as F
 
-    readable = [f for f in files if f.readable]
-    too_big = [f.relative_path for f in readable if f.size >= (2 << 30) and not f.path.endswith(".gz")]
-    if too_big:
-        raise ValueError(f"landing files of 2 GiB or more are not supported (split them): {too_big}")
-    paths = [f.path for f in readable]
+    paths = [f.path for f in files if f.readable]
     df = spark.read.option("lineSep", "\n").text(paths)
     return df.select(
         "value",
         F.regexp_extract(F.col("_metadata.file_path"), r"(events/date=[^/]+/hour=[^/]+/[^/]+)$", 1).alias("_source_file"),
-        ((F.monotonically_increasing_id().bitwiseAND(F.lit((1 << 33) - 1))) + 1).alias("_line_number"),
     )
+
+
+def split_settings(files: list["LandingFile"]) -> dict[str, str]:
+    """Spark file-split settings under which no landing file is split across partitions:
+    ``maxPartitionBytes`` 2 GiB (files above it are refused) and ``openCostInBytes`` ≥ the largest
+    plain (splittable) file, since Spark's split size is ``min(maxPartitionBytes, max(openCost,
+    bytes per core))``. Raises ``ValueError`` for a plain file of 2 GiB or more."""
+    limit = 2 << 30
+    plain = [f for f in files if f.readable and not f.path.endswith(".gz")]
+    too_big = [f.relative_path for f in plain if f.size >= limit]
+    if too_big:
+        raise ValueError(f"landing files of 2 GiB or more are not supported (split them): {too_big}")
+    largest = max((f.size for f in plain), default=0)
+    return {
+        "spark.sql.files.maxPartitionBytes": str(limit),
+        "spark.sql.files.openCostInBytes": str(max(4 << 20, largest + 1)),
+    }
 
 
 def run(
@@ -447,6 +482,12 @@ def run(
     report.files = len(files)
     report.corrupt_files = sum(not f.readable for f in files)
 
+    @contextmanager
+    def phase(name: str):
+        t_phase = time.time()
+        yield
+        report.phase_seconds[name] = round(time.time() - t_phase, 3)
+
     def commit(table: str, df: "DataFrame", **kw) -> None:
         t_commit = time.time()
         app = f"reelhouse.ingest.{table}.{landing_date.isoformat()}"
@@ -460,7 +501,7 @@ def run(
         if res.skipped:
             report.skipped_tables.append(table)
 
-    conf_keys = {"spark.sql.files.maxPartitionBytes": str(2 << 30), "spark.sql.files.openCostInBytes": str(2 << 30)}
+    conf_keys = split_settings(files)
     saved = {k: spark.conf.get(k, None) for k in conf_keys}
     for k, v in conf_keys.items():
         spark.conf.set(k, v)
@@ -472,6 +513,8 @@ def run(
             classified = classify_lines(
                 lines, landing_date=landing_date, future_tolerance_seconds=config.ingest.future_tolerance_seconds
             ).persist(StorageLevel.MEMORY_AND_DISK)
+            with phase("parse + classify + cache"):
+                classified.count()  # materialise in parallel, before coalesce() narrows anything
             quarantine = to_quarantine(classified, landing_date=landing_date, ingested_at=ingested_at).unionByName(corrupt)
             bronze = to_bronze(classified, landing_date=landing_date, ingested_at=ingested_at)
             events = to_events(classified, landing_date=landing_date, ingested_at=ingested_at)
@@ -480,13 +523,15 @@ def run(
             bronze = spark.createDataFrame([], _schema("bronze.events"))
             events = None
 
-        # one read partition per landing file: compact to ~128 MiB of landed bytes per bronze file
-        n_out = max(1, min(len(files), -(-sum(f.size for f in files) // (128 << 20))))
+        # compact bronze to ~128 MiB of landed bytes per file, but keep at least one writer per core
+        cores = spark.sparkContext.defaultParallelism
+        n_out = max(min(cores, len(files)), min(len(files), -(-sum(f.size for f in files) // (128 << 20))))
         commit("quarantine.events", quarantine.coalesce(1))
         commit("bronze.events", bronze.coalesce(n_out))
 
         if events is not None:
-            touched = sorted(r[0] for r in events.select("event_date").distinct().collect())
+            with phase("event dates touched"):
+                touched = sorted(r[0] for r in events.select("event_date").distinct().collect())
         else:
             touched = []
         report.event_dates = [d.isoformat() for d in touched]
@@ -501,7 +546,8 @@ def run(
 
         silver_today = lake.read("silver.events", where={"landing_date": [landing_date]})
         videos = to_videos(silver_today)
-        n_videos = videos.count()
+        with phase("publish events read back"):
+            n_videos = videos.count()
         if n_videos:
             commit("silver.videos", videos, on=["video_id"],
                    update_when="s.published_at < t.published_at OR (s.published_at = t.published_at AND s.publish_event_id < t.publish_event_id)")
