@@ -33,7 +33,8 @@ def test_one_spark_submit_task_per_step(dag):
         t = dag.get_task(step.name)
         assert isinstance(t, SparkSubmitOperator)
         assert t._conn_id == "spark_default"
-        assert Path(t.application).is_file() and t.application.endswith(f"{step.name}.py")
+        assert Path(t.application).is_file() and t.application == step.application
+        assert {u.task_id for u in t.upstream_list} == set(step.upstream)
         assert t.application_args == ["--date", "{{ ds }}"]
         assert {o.name for o in t.outlets} == set(step.outputs)
         assert t.retries == 2

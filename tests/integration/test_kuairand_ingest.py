@@ -38,3 +38,16 @@ def test_kuairand_import_then_backfill(kuairand_log, spark, config, lake, data_d
     assert sum(r.lines_read for r in reports) == summary.events_total
     assert sum(r.rows_kept for r in reports) == silver.count()
     assert silver.groupBy("event_id").count().where("count > 1").count() == 0
+
+    # gold: daily stats and trending videos for every date of the log, totals reconcile with silver
+    vs = lake.read_pandas("gold.video_daily_stats")
+    tv = lake.read_pandas("gold.trending_videos")
+    hs = lake.read_pandas("gold.hashtag_daily_stats")
+    for d in summary.dates:
+        day = vs[(vs.ds == d) & (vs.region == "ALL")]
+        s = silver.where(f"event_date = '{d}'").groupBy("event_type").count().toPandas().set_index("event_type")["count"]
+        assert day.plays.sum() == s["play"] and day.impressions.sum() == s["impression"]
+        assert day.likes.sum() == s.get("like", 0) and day.shares.sum() == s.get("share", 0)
+        assert day.follows.sum() == s.get("follow", 0)
+        assert len(tv[(tv.ds == d) & (tv.region == "ALL")]) > 0, f"no trending videos on {d}"
+    assert hs.empty  # the log has no publish events, hence no hashtags
