@@ -183,7 +183,7 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------
 # Locations and constants
 # ---------------------------------------------------------------------------------------------
-_DATASETS_DIR = Path(os.environ.get("REELHOUSE_DATASETS_DIR", "/work/shared/datasets"))
+_DATASETS_DIR = Path(os.environ.get("REELHOUSE_DATASETS_DIR", Path(__file__).resolve().parents[2] / "shared" / "datasets"))
 #: Default KuaiRec caption/category file (hashtag vocabulary); override with ``tags_path``.
 DEFAULT_TAGS_PATH = _DATASETS_DIR / "kuairec-meta" / "kuairec_caption_category.csv"
 #: Default KuaiRand log extract (calibration); override with ``kuairand_path``.

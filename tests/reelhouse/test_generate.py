@@ -24,7 +24,7 @@ from reelhouse.generate import BUILTIN, GROUND_TRUTH_DIR, GROUND_TRUTH_FILE, gen
 
 START = dt.date(2024, 5, 1)
 TOL_S = 3600
-DATASETS = Path(os.environ.get("REELHOUSE_DATASETS_DIR", "/work/shared/datasets"))
+DATASETS = Path(os.environ.get("REELHOUSE_DATASETS_DIR", Path(__file__).resolve().parents[3] / "shared" / "datasets"))
 HAVE_DATASETS = (DATASETS / "kuairec-meta" / "kuairec_caption_category.csv").is_file()
 
 
