@@ -148,3 +148,26 @@ def format_report(report: Any) -> str:
             f"{'balanced' if d['balanced'] else 'NOT BALANCED'}; {d['seconds']:.1f}s"
         )
     return ", ".join(f"{k}={v}" for k, v in d.items())
+
+
+def step_main(run: Callable[..., Any], name: str, argv: Sequence[str] | None = None) -> int:
+    """The ``spark-submit`` entry point shared by every step: ``--date YYYY-MM-DD [--run-version
+    N]``; builds the SparkSession and lake from configuration, runs ``run`` and prints its report
+    as JSON. Exit code 0, or 1 when the report says ``balanced: false``."""
+    import argparse
+    import json
+
+    from reelhouse.config import get_config
+    from reelhouse.lake import Lake
+    from reelhouse.spark import get_spark
+
+    p = argparse.ArgumentParser(prog=name, description=f"reelhouse step {name}")
+    p.add_argument("--date", required=True, type=date.fromisoformat, help="the run's date, YYYY-MM-DD")
+    p.add_argument("--run-version", type=int, default=None, help="application transaction version (default: now, ms)")
+    args = p.parse_args(argv)
+    cfg = get_config()
+    spark = get_spark(cfg, app_name=f"reelhouse-{name}-{args.date}")
+    report = run(spark, Lake.from_config(cfg, spark), cfg, args.date, run_version=args.run_version)
+    d = report.to_dict()
+    print(json.dumps(d, indent=2, default=str, ensure_ascii=False))
+    return 1 if d.get("balanced") is False else 0

@@ -16,8 +16,6 @@ events from five accounts weigh about as much as a handful of ordinary viewers.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -218,20 +216,11 @@ def run(spark: "SparkSession", lake: "Lake", config: "Config", landing_date: dat
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``spark-submit spark_jobs/gold_daily_stats.py --date YYYY-MM-DD``."""
-    from reelhouse.config import get_config
-    from reelhouse.lake import Lake
-    from reelhouse.spark import get_spark
+    """``spark-submit spark_jobs/gold_daily_stats.py --date YYYY-MM-DD [--run-version N]``: daily stats for the event dates a landing date touched; prints the report
+    as JSON (see :func:`reelhouse.pipeline.step_main`)."""
+    from reelhouse.pipeline import step_main
 
-    p = argparse.ArgumentParser(prog="gold_daily_stats")
-    p.add_argument("--date", required=True, type=date.fromisoformat, help="landing date, YYYY-MM-DD")
-    p.add_argument("--run-version", type=int, default=None)
-    args = p.parse_args(argv)
-    cfg = get_config()
-    spark = get_spark(cfg, app_name=f"reelhouse-daily-stats-{args.date}")
-    report = run(spark, Lake.from_config(cfg, spark), cfg, args.date, run_version=args.run_version)
-    print(json.dumps(report.to_dict(), indent=2))
-    return 0
+    return step_main(run, "daily_stats", argv)
 
 
 if __name__ == "__main__":

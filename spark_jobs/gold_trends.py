@@ -36,8 +36,6 @@ window, so a night's cost depends on the window, not on the length of history.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -308,20 +306,11 @@ def run(spark: "SparkSession", lake: "Lake", config: "Config", ds: date, *, run_
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``spark-submit spark_jobs/gold_trends.py --date YYYY-MM-DD``."""
-    from reelhouse.config import get_config
-    from reelhouse.lake import Lake
-    from reelhouse.spark import get_spark
+    """``spark-submit spark_jobs/gold_trends.py --date YYYY-MM-DD [--run-version N]``: trends of one date; prints the report
+    as JSON (see :func:`reelhouse.pipeline.step_main`)."""
+    from reelhouse.pipeline import step_main
 
-    ap = argparse.ArgumentParser(prog="gold_trends")
-    ap.add_argument("--date", required=True, type=date.fromisoformat, help="the trend date ds, YYYY-MM-DD")
-    ap.add_argument("--run-version", type=int, default=None)
-    args = ap.parse_args(argv)
-    cfg = get_config()
-    spark = get_spark(cfg, app_name=f"reelhouse-trends-{args.date}")
-    report = run(spark, Lake.from_config(cfg, spark), cfg, args.date, run_version=args.run_version)
-    print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
-    return 0
+    return step_main(run, "trends", argv)
 
 
 if __name__ == "__main__":

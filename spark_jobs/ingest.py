@@ -19,8 +19,6 @@ rows_quarantined``; a file that cannot be decompressed is one ``corrupt_file`` q
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -41,14 +39,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from reelhouse.landing import LandingFile
     from reelhouse.lake import Lake
 
-INGEST_TABLES = (
-    "quarantine.events",
-    "bronze.events",
-    "silver.events",
-    "silver.videos",
-    "silver.video_hashtags",
-    "ops.ingest_reconciliation",
-)
+from reelhouse.pipeline import STEPS
+
+INGEST_TABLES = STEPS["ingest"].outputs
 
 #: Columns of :func:`classify_lines`' output (Spark DDL). Raw contract fields are text: strings
 #: as-is, other JSON values as JSON text; ``t_*`` are typed values of valid lines.
@@ -592,21 +585,11 @@ def _schema(name: str):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``spark-submit spark_jobs/ingest.py --date YYYY-MM-DD [--run-version N]``: ingest one date,
-    print the report as JSON, exit 0 (1 when the reconciliation does not balance)."""
-    from reelhouse.config import get_config
-    from reelhouse.lake import Lake
-    from reelhouse.spark import get_spark
+    """``spark-submit spark_jobs/ingest.py --date YYYY-MM-DD [--run-version N]``: ingest one landing date; prints the report
+    as JSON (see :func:`reelhouse.pipeline.step_main`)."""
+    from reelhouse.pipeline import step_main
 
-    p = argparse.ArgumentParser(prog="ingest", description=__doc__.splitlines()[0])
-    p.add_argument("--date", required=True, type=date.fromisoformat, help="landing date, YYYY-MM-DD")
-    p.add_argument("--run-version", type=int, default=None, help="application transaction version (default: now, ms)")
-    args = p.parse_args(argv)
-    cfg = get_config()
-    spark = get_spark(cfg, app_name=f"reelhouse-ingest-{args.date}")
-    report = run(spark, Lake.from_config(cfg, spark), cfg, args.date, run_version=args.run_version)
-    print(json.dumps(report.to_dict(), indent=2, default=str))
-    return 0 if report.balanced else 1
+    return step_main(run, "ingest", argv)
 
 
 if __name__ == "__main__":
