@@ -12,7 +12,8 @@ from datetime import timedelta
 
 import pendulum
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
-from airflow.sdk import DAG, Asset
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG, Asset, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from reelhouse.config import get_config
@@ -36,6 +37,15 @@ Turns one day of landed interaction events into the lake's tables. One run per *
 so a rerun, a retry, a cleared task or a catchup run recomputes and leaves the same data. Each
 commit records an application transaction (`reelhouse.<step>.<table>.<date>`, version = the
 execution's start in ms) in the Delta log, so the log says which execution wrote what.
+
+**Quality gate** (`quality_gate`, after the last gold step): runs every Great Expectations suite
+in `expectations/` on the partitions this run wrote, plus the day's KPIs (quarantine ratio,
+reconciliation exactness, completion/like-rate drift), and records each check in
+`ops.quality_results` and the GX Data Docs under `<lake>/_quality/`. A **block** verdict fails the
+task without retrying (the failing expectations are in its log), so nothing below it runs; a
+**warn** verdict passes with the warnings recorded. Everything that publishes — the online
+feature store, the retrain, the dbt marts — hangs below `gate_passed`, whose Asset
+`reelhouse.gate_passed` also schedules the DAGs that consume a gated day.
 
 **Runs one at a time** (`max_active_runs=1`): a date's deduplication reads what earlier dates
 ingested. Backfill: `airflow backfill create --dag-id reelhouse_nightly --from-date … --to-date …`
@@ -80,3 +90,37 @@ with DAG(
     for step in STEPS.values():
         for up in step.upstream:
             tasks[up] >> tasks[step.name]
+
+    @task(
+        task_id="quality_gate",
+        retries=0,
+        doc_md="Great Expectations suites + KPI checks over this data interval's partitions; fails on a block verdict.",
+        outlets=[Asset(name="ops.quality_results", uri=asset_uri("ops.quality_results", _cfg.paths.lake))],
+    )
+    def quality_gate(ds: str | None = None) -> dict:
+        from datetime import date
+
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from reelhouse.config import get_config
+        from reelhouse.lake import Lake
+        from reelhouse.quality import run_gate
+
+        cfg = get_config()
+        verdict = run_gate(Lake.from_config(cfg), cfg, date.fromisoformat(ds))
+        print(verdict.summary(), flush=True)
+        if verdict.status == "block":
+            raise AirflowFailException(
+                f"quality gate blocked {ds}: "
+                + "; ".join(f"{r.table}: {r.expectation}" for r in verdict.failures if r.severity == "block")
+            )
+        return {"status": verdict.status, "warnings": [f"{r.table}: {r.expectation}" for r in verdict.failures]}
+
+    gate = quality_gate()
+    gate_passed = EmptyOperator(
+        task_id="gate_passed",
+        doc_md="The day passed the quality gate (pass or warn): publishing tasks hang below this.",
+        outlets=[Asset(name="reelhouse.gate_passed", uri=asset_uri("ops.gate_passed", _cfg.paths.lake))],
+    )
+    leaves = [name for name in STEPS if not any(name in s.upstream for s in STEPS.values())]
+    [tasks[name] for name in leaves] >> gate >> gate_passed

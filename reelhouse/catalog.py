@@ -389,3 +389,28 @@ GOLD_HASHTAG_RANKINGS = _register(TableSpec(
         _DS_REGION[0],
     ),
 ))
+
+
+# ----------------------------------------------------------------------------- quality
+OPS_QUALITY_RESULTS = _register(TableSpec(
+    name="ops.quality_results",
+    description="Every check the quality gate ran for a date: table, Delta version validated, expectation, outcome, severity.",
+    partition_by=("ds",),
+    key=("ds", "table_name", "expectation"),
+    columns=(
+        _c("table_name", STRING, "the table validated (ops.daily_kpis: the day's aggregate KPIs)", False),
+        _c("suite", STRING, "Great Expectations suite name (expectations/<suite>.json)", False),
+        _c("delta_version", LONG, "Delta version of the table that was validated; NULL for computed KPIs"),
+        _c("expectation", STRING, "expectation type with its column and parameters, e.g. expect_column_values_to_not_be_null(column=event_id)", False),
+        _c("expectation_type", STRING, "Great Expectations expectation type (snake_case)", False),
+        _c("column_name", STRING, "column checked, comma-separated for compound checks; NULL for table-level checks"),
+        _c("success", BOOL, "the expectation held", False),
+        _c("severity", STRING, "block | warn: what a failure does to the day's verdict", False),
+        _c("observed_value", STRING, "JSON: the observed value or unexpected count/share"),
+        _c("details", STRING, "JSON: the expectation's kwargs and Great Expectations' result summary"),
+        _c("verdict", STRING, "the day's verdict from this gate run: pass | warn | block", False),
+        _c("run_id", STRING, "gate run id (UTC start time, ISO 8601)", False),
+        _c("validated_at", TS, "when the gate ran (UTC)", False),
+        _c("ds", DATE, "the date gated (landing date / event date of the validated partitions)", False),
+    ),
+))

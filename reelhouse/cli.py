@@ -8,10 +8,12 @@
     reelhouse backfill --start 2024-06-01 --end 2024-06-07     # or: backfill --all-landing-dates
     reelhouse tables                                           # per-table versions, rows, files
     reelhouse history silver.events
+    reelhouse gate --date 2024-06-01                            # quality verdict (exit 3 = block)
     reelhouse demo                                             # generate a week + run it + summary
 
 Configuration comes from ``conf/`` (``REELHOUSE_ENV`` picks the overlay). Exit codes: 0 ok, 1 a
-step reported a reconciliation mismatch, 2 bad arguments or configuration.
+step reported a reconciliation mismatch, 2 bad arguments or configuration, 3 the quality gate
+blocked a date (``run``/``backfill``/``demo`` gate every date they run in full).
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ import sys
 import time
 from datetime import date, timedelta
 from typing import Sequence
+
+
+EXIT_GATE_BLOCKED = 3
 
 
 def _date(s: str) -> date:
@@ -63,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--all-landing-dates", action="store_true", help="every date that has landing files")
     b.add_argument("--steps", type=_steps, default=None)
 
+    q = sub.add_parser("gate", help="run the quality gate for one date: every suite, one verdict (exit 3 on block)")
+    q.add_argument("--date", type=_date, required=True)
+    q.add_argument("--no-docs", action="store_true", help="skip the Great Expectations Data Docs update")
+    q.add_argument("--no-record", action="store_true", help="do not write ops.quality_results")
+
     sub.add_parser("tables", help="per-table summary: version, rows, files, path")
 
     h = sub.add_parser("history", help="commit history of a table")
@@ -95,6 +105,16 @@ def print_tables(lake) -> None:
         print("  ".join((c.rjust(w) if i in (1, 2, 3) else c.ljust(w)) for i, (c, w) in enumerate(zip(r, widths))))
 
 
+def _gate(cfg, day: date, *, docs: bool = True, record: bool = True) -> int:
+    """Run the quality gate for ``day`` and print the verdict; 3 when it blocks, else 0."""
+    from reelhouse.lake import Lake
+    from reelhouse.quality import run_gate
+
+    verdict = run_gate(Lake.from_config(cfg), cfg, day, data_docs=docs, record=record)
+    print(verdict.summary(), flush=True)
+    return EXIT_GATE_BLOCKED if verdict.status == "block" else 0
+
+
 def _run_dates(dates: Sequence[date], steps: Sequence[str] | None) -> int:
     from reelhouse.config import get_config
     from reelhouse.lake import Lake
@@ -103,15 +123,20 @@ def _run_dates(dates: Sequence[date], steps: Sequence[str] | None) -> int:
 
     cfg = get_config()
     spark = get_spark(cfg)
-    failed = False
+    failed = blocked = False
     t0 = time.time()
     for n, d in enumerate(dates, 1):
         print(f"=== {d} ({n}/{len(dates)})", flush=True)
         reports = run_date(d, steps=steps, spark=spark, config=cfg, log=lambda m: print(m, flush=True))
         failed |= any(getattr(r, "balanced", True) is False for r in reports.values())
+        if steps is None:  # the whole nightly: gate it like the DAG does
+            if getattr(reports.get("ingest"), "files", 1) == 0:
+                print(f"[gate {d}] skipped: no landing files for this date", flush=True)
+            else:
+                blocked |= _gate(cfg, d) == EXIT_GATE_BLOCKED
     print(f"done: {len(dates)} date(s) in {time.time() - t0:.1f}s; lake at {cfg.paths.lake}")
     print_tables(Lake.from_config(cfg, spark))
-    return 1 if failed else 0
+    return 1 if failed else (EXIT_GATE_BLOCKED if blocked else 0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -164,6 +189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print("backfill needs --start and --end, or --all-landing-dates", file=sys.stderr)
                 return 2
             return _run_dates(dates, args.steps)
+        if args.command == "gate":
+            return _gate(cfg, args.date, docs=not args.no_docs, record=not args.no_record)
         if args.command == "tables":
             from reelhouse.lake import Lake
 

@@ -95,6 +95,26 @@ class TrendsConfig:
 
 
 @dataclass(frozen=True)
+class QualityConfig:
+    """Quality-gate parameters (``reelhouse/quality.py``, ``expectations/``).
+
+    ``window_days``: trailing partitions the volume and drift baselines average over;
+    ``volume_band``: a partition's row count must lie within ``mean × (1 ± volume_band)`` of the
+    trailing partitions' counts (checked from Delta log statistics); ``min_history_days``: fewer
+    trailing partitions than this and volume/drift are not checked (cold start);
+    ``drift_tolerance``: relative change of a day KPI (completion rate, like rate) against its
+    trailing mean that raises a warning; ``min_on_date_share``: share (0..1) of a landing date's
+    silver events whose event_date must be that date (freshness).
+    """
+
+    window_days: int
+    volume_band: float
+    min_history_days: int
+    drift_tolerance: float
+    min_on_date_share: float
+
+
+@dataclass(frozen=True)
 class Config:
     """The resolved configuration of one environment (``env``)."""
 
@@ -104,6 +124,7 @@ class Config:
     spark: SparkConfig
     ingest: IngestConfig
     trends: TrendsConfig
+    quality: QualityConfig
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -229,7 +250,7 @@ def load_config(env: str | None = None, *, environ: Mapping[str, str] | None = N
     src = f"{base_path.name}+{overlay.name}"
     raw = _expand(raw, src)
 
-    unknown = set(raw) - {"paths", "lake", "spark", "ingest", "trends"}
+    unknown = set(raw) - {"paths", "lake", "spark", "ingest", "trends", "quality"}
     if unknown:
         raise ConfigError(f"{src}: unknown top-level key(s) {sorted(unknown)}")
     home = Path(environ.get("REELHOUSE_HOME", PROJECT_ROOT))
@@ -248,6 +269,15 @@ def load_config(env: str | None = None, *, environ: Mapping[str, str] | None = N
             raise ConfigError(f"{src}: key 'trends.{k}' must be > 0, got {v}")
     if trends["completion_threshold"] > 1:
         raise ConfigError(f"{src}: key 'trends.completion_threshold' must be in (0, 1], got {trends['completion_threshold']}")
+    quality_types = {"window_days": int, "volume_band": float, "min_history_days": int,
+                     "drift_tolerance": float, "min_on_date_share": float}
+    qs = _section(raw, "quality", set(quality_types), src)
+    quality = {k: _typed(qs[k], t, f"quality.{k}", src) for k, t in quality_types.items()}
+    for k, v in quality.items():
+        if v <= 0:
+            raise ConfigError(f"{src}: key 'quality.{k}' must be > 0, got {v}")
+    if quality["min_on_date_share"] > 1 or quality["volume_band"] >= 1:
+        raise ConfigError(f"{src}: keys 'quality.min_on_date_share' must be <= 1 and 'quality.volume_band' < 1")
     engine = _typed(lake["engine"], str, "lake.engine", src)
     if engine not in _ENGINES:
         raise ConfigError(f"{src}: key 'lake.engine' must be one of {_ENGINES}, got {engine!r}")
@@ -275,6 +305,7 @@ def load_config(env: str | None = None, *, environ: Mapping[str, str] | None = N
         ),
         ingest=IngestConfig(future_tolerance_seconds=tol, max_quarantine_ratio=ratio),
         trends=TrendsConfig(**trends),
+        quality=QualityConfig(**quality),
         raw=raw,
     )
 

@@ -261,3 +261,52 @@ def validate_event(obj: dict, max_event_time_us: int) -> tuple[str | None, str |
     if dur is not None and dur <= 0:
         return REASON_INVALID_DURATION, f"video_duration_ms {dur}", None
     return None, None, us
+
+
+# ---------------------------------------------------------------------------------------------
+# The typed fast path: the same rules as msgspec structs, checked in C
+# ---------------------------------------------------------------------------------------------
+def typed_event_decoder():
+    """A msgspec JSON decoder that accepts exactly the lines whose types and required fields
+    already satisfy the contract, built from :data:`FIELD_TYPES`, :data:`REQUIRED_BY_TYPE`,
+    :data:`ALWAYS_REQUIRED` and :data:`NULLABLE_REQUIRED` (so it cannot drift from them).
+
+    Returns ``(decode, tag_of)``: ``decode(line)`` gives a struct whose fields are
+    :data:`KNOWN_FIELDS` minus ``event_type`` in order (``msgspec.structs.astuple``), and
+    ``tag_of[type(struct)]`` is its ``event_type``. ``decode`` raises ``msgspec.DecodeError``
+    (``ValidationError`` is a subclass) for every line it does not accept: invalid JSON, not an
+    object, a wrong type, a missing or null required field, an unknown event type, or an unknown
+    extra field (extras are allowed by the contract; such lines simply take the slow path). A line
+    it accepts still needs the value checks of :func:`validate_event` from ``invalid_event_time``
+    on (time parse, future bound, negative play time, duration).
+
+    Used by the ingest step as a fast path in front of :func:`validate_event` (~4x fewer µs per
+    line); the ingest tests check both paths classify every kind of line identically.
+    """
+    from typing import Annotated, Optional, Union
+
+    import msgspec
+
+    int64 = Annotated[int, msgspec.Meta(ge=_INT64_MIN, le=_INT64_MAX)]
+    py_type = {"string": str, "integer": int64, "string_list": list[str], "event_time": Union[str, int64]}
+    fields = [f for f in KNOWN_FIELDS if f != "event_type"]
+    structs = []
+    tag_of: dict[type, str] = {}
+    for et, extra_required in REQUIRED_BY_TYPE.items():
+        required = set(ALWAYS_REQUIRED) | set(extra_required)
+        spec = []
+        for f in fields:
+            t = py_type[FIELD_TYPES[f]]
+            if (et, f) in NULLABLE_REQUIRED:
+                spec.append((f, Optional[t]))  # key must be present, null allowed
+            elif f in required:
+                spec.append((f, t))
+            else:
+                spec.append((f, Optional[t], None))
+        cls = msgspec.defstruct(
+            f"Fast_{et}", spec, kw_only=True, tag_field="event_type", tag=et, forbid_unknown_fields=True
+        )
+        structs.append(cls)
+        tag_of[cls] = et
+    decoder = msgspec.json.Decoder(Union[tuple(structs)])
+    return decoder.decode, tag_of

@@ -358,8 +358,11 @@ class Lake:
         timestamp: datetime | str | None = None,
         where: PartitionSpec | None = None,
         columns: Sequence[str] | None = None,
+        filter: "pa.compute.Expression | None" = None,
     ) -> pa.Table:
-        """Read a table through delta-rs into Arrow (no Spark), for small data and consumers."""
+        """Read a table through delta-rs into Arrow (no Spark), for small data and consumers.
+        ``filter``: an Arrow dataset expression on any column (``pc.field("video_id").isin(ids)``),
+        applied while scanning."""
         spec = get_table(name)
         if not self.exists(name):
             t = spec.arrow_schema().empty_table()
@@ -367,7 +370,18 @@ class Lake:
         dt = self.delta_table(name, version=version, timestamp=timestamp)
         # to_pyarrow_dataset, not to_pyarrow_table: the latter leaves a thread that aborts the
         # interpreter at exit ("terminate called without an active exception", delta-rs #2184)
-        t = dt.to_pyarrow_dataset(partitions=_filters(spec, where)).to_table(columns=list(columns) if columns else None)
+        dataset = dt.to_pyarrow_dataset(partitions=_filters(spec, where))
+        try:
+            t = dataset.to_table(columns=list(columns) if columns else None, filter=filter)
+        except pa.ArrowNotImplementedError:
+            # delta-rs merge writes Parquet whose Arrow schema says string_view; pyarrow then
+            # compares the file's string_view column with the dataset's string statistics and has
+            # no kernel for that. Scan (partition-pruned) and apply the filter in memory instead.
+            if filter is None:
+                raise
+            t = dataset.to_table().filter(filter)
+            if columns:
+                t = t.select(list(columns))
         cols = list(columns) if columns else spec.column_names
         return t.select([c for c in cols if c in t.column_names])
 
@@ -435,25 +449,142 @@ class Lake:
         app_version: int | None,
         metadata: Mapping[str, Any] | None,
     ) -> CommitResult:
-        table_path = self.path(spec.name)
-        write_id = uuid.uuid4().hex
-        staging = f"{table_path}/{STAGING_DIR}/{write_id}"
-        writer = df.write.mode("error").option("compression", "snappy")
+        staged = self.staging_area(spec.name)
+        writer = df.write.mode("overwrite").option("compression", "snappy")  # our own, empty folder
         if spec.partition_by:
             writer = writer.partitionBy(*spec.partition_by)
+        try:
+            writer.parquet(staged.path)
+        except BaseException:
+            self.discard(staged)
+            raise
+        return self._commit_staged_delta_rs(staged, spec, None, mode, filters, app_id, app_version, metadata)
+
+    def write_arrow(
+        self,
+        table: pa.Table,
+        name: str,
+        *,
+        mode: WriteMode,
+        partitions: PartitionSpec | None = None,
+        app_id: str | None = None,
+        app_version: int | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> CommitResult:
+        """Write a small Arrow table to table ``name`` in one Delta commit, without Spark (for
+        results, manifests and other driver-sized data). Same modes, partition checks and
+        idempotency as :meth:`write`; the table must have every catalog column (cast to the
+        catalog types; extra columns raise :class:`LakeWriteError`)."""
+        import pyarrow.dataset as pads
+
+        spec = get_table(name)
+        if sorted(table.column_names) != sorted(spec.column_names):
+            raise LakeWriteError(f"{spec.name}: Arrow columns do not match the catalog: {sorted(table.column_names)}")
+        table = table.select(spec.column_names).cast(spec.arrow_schema())
+        staged = self.staging_area(name)
+        try:
+            if table.num_rows:
+                part_schema = pa.schema([spec.arrow_schema().field(c) for c in spec.partition_by])
+                pads.write_dataset(
+                    table, staged.path, format="parquet",
+                    partitioning=pads.partitioning(part_schema, flavor="hive") if spec.partition_by else None,
+                    basename_template="part-{i}.parquet", existing_data_behavior="overwrite_or_ignore",
+                    file_options=pads.ParquetFileFormat().make_write_options(compression="snappy"),
+                )
+        except BaseException:
+            self.discard(staged)
+            raise
+        return self.commit_staged(staged, mode=mode, partitions=partitions, app_id=app_id, app_version=app_version,
+                                  metadata=metadata)
+
+    # ------------------------------------------------------------------ staged writes
+    def staging_area(self, name: str) -> "StagedWrite":
+        """A fresh, empty staging folder inside table ``name`` for Parquet files written outside
+        Spark's writer (for example by Python workers with pyarrow), to be committed with
+        :meth:`commit_staged` or dropped with :meth:`discard`. Files go in the Hive layout of the
+        table's partition columns (``landing_date=2024-06-01/part-….parquet``), without the
+        partition columns themselves, with the catalog's Arrow types (timestamps µs UTC)."""
+        spec = get_table(name)
+        self.ensure(name)
+        write_id = uuid.uuid4().hex
+        path = f"{self.path(spec.name)}/{STAGING_DIR}/{write_id}"
+        if "://" not in path:
+            os.makedirs(path, exist_ok=True)
+        return StagedWrite(spec.name, path, write_id)
+
+    def commit_staged(
+        self,
+        staged: "StagedWrite",
+        *,
+        mode: WriteMode,
+        files: Sequence[str] | None = None,
+        partitions: PartitionSpec | None = None,
+        app_id: str | None = None,
+        app_version: int | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> CommitResult:
+        """Commit Parquet files from a :meth:`staging_area` in one Delta commit (same modes,
+        partition checks, statistics and application-transaction idempotency as :meth:`write`).
+
+        ``files``: paths relative to the staging folder to commit (default: every Parquet file
+        in it); files not listed (a failed task attempt's output) are deleted with the folder.
+        The staging folder is removed afterwards, committed or not.
+        """
+        spec = get_table(staged.table)
+        if (app_id is None) != (app_version is None):
+            self.discard(staged)
+            raise ValueError("app_id and app_version go together")
+        if mode == "overwrite_partitions" and not partitions:
+            self.discard(staged)
+            raise ValueError("mode='overwrite_partitions' needs partitions={col: [values]}")
+        filters = _filters(spec, partitions) if mode == "overwrite_partitions" else None
+        if app_id is not None:
+            done = self.transaction_version(spec.name, app_id)
+            if done is not None and done >= app_version:  # type: ignore[operator]
+                self.discard(staged)
+                return CommitResult(spec.name, self.version(spec.name) or 0, skipped=True)
+        if self.engine == "delta-spark":
+            try:
+                paths = [f"{staged.path}/{f}" for f in (files if files is not None else _parquet_files(staged.path))]
+                if not paths:
+                    df = self.spark.createDataFrame([], spark_schema(spec))
+                else:
+                    df = self.spark.read.option("basePath", staged.path).parquet(*paths)
+                df = self._conform(df, spec)
+                return self._write_delta_spark(df, spec, mode, filters, app_id, app_version)
+            finally:
+                self.discard(staged)
+        return self._commit_staged_delta_rs(staged, spec, files, mode, filters, app_id, app_version, metadata)
+
+    def discard(self, staged: "StagedWrite") -> None:
+        """Delete a staging folder and everything in it (nothing there is visible to readers)."""
+        shutil.rmtree(staged.path, ignore_errors=True)
+        try:
+            os.rmdir(os.path.dirname(staged.path))  # only when no other write is staging
+        except OSError:
+            pass
+
+    def _commit_staged_delta_rs(
+        self,
+        staged: "StagedWrite",
+        spec: TableSpec,
+        files: Sequence[str] | None,
+        mode: WriteMode,
+        filters: list[tuple[str, str, Any]] | None,
+        app_id: str | None,
+        app_version: int | None,
+        metadata: Mapping[str, Any] | None,
+    ) -> CommitResult:
+        table_path = self.path(spec.name)
+        staging, write_id = staged.path, staged.write_id
         moved: list[str] = []
         try:
-            writer.parquet(staging)
-            staged = []
-            for dirpath, _dirs, files in os.walk(staging):
-                for f in files:
-                    if f.endswith(".parquet") and not f.startswith((".", "_")):
-                        staged.append(os.path.relpath(os.path.join(dirpath, f), staging))
+            staged_files = list(files) if files is not None else _parquet_files(staging)
             actions: list[AddAction] = []
             parts: dict[tuple, dict[str, str]] = {}
             rows = 0
             now_ms = int(time.time() * 1000)
-            for rel in sorted(staged):
+            for rel in sorted(staged_files):
                 rel_dir = os.path.dirname(rel)
                 pv = _partition_values(rel_dir)
                 pv = {c: pv.get(c) for c in spec.partition_by}
@@ -506,11 +637,7 @@ class Lake:
                     os.remove(p)
                 except OSError:
                     pass
-            shutil.rmtree(staging, ignore_errors=True)
-            try:
-                os.rmdir(os.path.dirname(staging))  # only when no other write is staging
-            except OSError:
-                pass
+            self.discard(staged)
 
     def _write_delta_spark(
         self,
@@ -539,7 +666,7 @@ class Lake:
 
     def merge(
         self,
-        df: "DataFrame",
+        df: "DataFrame | pa.Table",
         name: str,
         *,
         on: Sequence[str],
@@ -547,7 +674,8 @@ class Lake:
         app_id: str | None = None,
         app_version: int | None = None,
     ) -> CommitResult:
-        """Merge-upsert a small DataFrame into a dimension table (collected to the driver).
+        """Merge-upsert a small DataFrame (collected to the driver) or Arrow table into a dimension
+        table.
 
         Rows whose ``on`` key matches are updated (only where the SQL ``update_when`` predicate
         over aliases ``s`` (source) and ``t`` (target) holds, e.g. ``"s.published_at <
@@ -557,7 +685,13 @@ class Lake:
         spec = get_table(name)
         if (app_id is None) != (app_version is None):
             raise ValueError("app_id and app_version go together")
-        df = self._conform(df, spec)
+        if isinstance(df, pa.Table):
+            if sorted(df.column_names) != sorted(spec.column_names):
+                raise LakeWriteError(f"{spec.name}: Arrow columns do not match the catalog: {df.column_names}")
+            if self.engine == "delta-spark":
+                df = self.spark.createDataFrame(df.select(spec.column_names))
+        if not isinstance(df, pa.Table):
+            df = self._conform(df, spec)
         self.ensure(name)
         if app_id is not None:
             done = self.transaction_version(name, app_id)
@@ -571,7 +705,7 @@ class Lake:
             m = m.whenMatchedUpdateAll(condition=update_when).whenNotMatchedInsertAll()
             m.execute()
             return CommitResult(name, self.version(name) or 0, skipped=False)
-        source = df.toArrow().cast(spec.arrow_schema())
+        source = (df.select(spec.column_names) if isinstance(df, pa.Table) else df.toArrow()).cast(spec.arrow_schema())
         if source.num_rows == 0:
             return CommitResult(name, self.version(name) or 0, skipped=False)
         keys = source.select(list(on))
@@ -599,6 +733,26 @@ class Lake:
 
 class _AlreadyCommitted(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class StagedWrite:
+    """A staging folder of table ``table`` (from :meth:`Lake.staging_area`): ``path`` is where
+    to write Parquet files; ``write_id`` names the write in file names and commit metadata."""
+
+    table: str
+    path: str
+    write_id: str
+
+
+def _parquet_files(folder: str) -> list[str]:
+    """Data files under ``folder``, relative to it (Spark's ``_SUCCESS``/``.crc`` files skipped)."""
+    out = []
+    for dirpath, _dirs, names in os.walk(folder):
+        for f in names:
+            if f.endswith(".parquet") and not f.startswith((".", "_")):
+                out.append(os.path.relpath(os.path.join(dirpath, f), folder))
+    return out
 
 
 def tables_in(lake: Lake, names: Iterable[str]) -> dict[str, int | None]:

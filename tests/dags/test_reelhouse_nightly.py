@@ -28,7 +28,7 @@ def test_one_spark_submit_task_per_step(dag):
 
     from reelhouse.pipeline import STEPS
 
-    assert set(dag.task_ids) == set(STEPS)
+    assert set(dag.task_ids) == set(STEPS) | {"quality_gate", "gate_passed"}
     for step in STEPS.values():
         t = dag.get_task(step.name)
         assert isinstance(t, SparkSubmitOperator)
@@ -42,11 +42,24 @@ def test_one_spark_submit_task_per_step(dag):
     assert "Idempotent" in dag.doc_md
 
 
+def test_gate_sits_between_gold_and_publish(dag):
+    from reelhouse.pipeline import STEPS
+
+    gate = dag.get_task("quality_gate")
+    leaves = {n for n in STEPS if not any(n in s.upstream for s in STEPS.values())}
+    assert {u.task_id for u in gate.upstream_list} == leaves == {"trends"}
+    assert gate.retries == 0  # a blocked day is not retried into passing
+    assert {d.task_id for d in gate.downstream_list} == {"gate_passed"}
+    assert {o.name for o in gate.outlets} == {"ops.quality_results"}
+    assert {o.name for o in dag.get_task("gate_passed").outlets} == {"reelhouse.gate_passed"}
+    assert "Quality gate" in dag.doc_md
+
+
 def test_dag_file_is_thin():
     """Parsing the DAG file must not import Spark, pandas or the Spark jobs."""
     code = (
         "import sys, runpy; runpy.run_path(sys.argv[1]);"
-        "heavy = [m for m in ('pyspark', 'pandas', 'spark_jobs', 'deltalake') if m in sys.modules];"
+        "heavy = [m for m in ('pyspark', 'pandas', 'spark_jobs', 'deltalake', 'great_expectations') if m in sys.modules];"
         "print(','.join(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code, str(REPO / "dags" / "reelhouse_nightly.py")],

@@ -1,11 +1,13 @@
 """One real end-to-end run: generate 3 days, run `airflow dags test reelhouse_nightly` for each,
-and check the lake against the generator's ground truth."""
+and check the lake against the generator's ground truth; then a 4th, bad day (a fifth of its
+lines garbage) that the quality gate must stop before anything publishes."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +21,7 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 START = dt.date(2024, 6, 1)
 DAYS = [START + dt.timedelta(days=k) for k in range(3)]
+BAD_DAY = START + dt.timedelta(days=3)
 
 
 @pytest.fixture(scope="module")
@@ -49,15 +52,41 @@ def airflow_run(tmp_path_factory):
         logs[day] = out.stdout + out.stderr
         assert out.returncode == 0, logs[day][-5000:]
     truth = json.loads((landing / "_ground_truth" / "generation.json").read_text())
+    # the bad day is generated apart (its ground truth must not replace the good days') and landed
+    generate(root / "bad", start=BAD_DAY, days=1, events_per_day=20_000, seed=12, bad_fraction=0.2,
+             late_fraction=0.0)
+    shutil.copytree(root / "bad" / "events" / f"date={BAD_DAY.isoformat()}", landing / "events" / f"date={BAD_DAY.isoformat()}")
+    out = subprocess.run([airflow, "dags", "test", "reelhouse_nightly", BAD_DAY.isoformat()],
+                         env=env, capture_output=True, text=True, timeout=1200)
+    logs[BAD_DAY] = out.stdout + out.stderr
     return lake, truth, logs
 
 
 def test_dag_runs_succeed_and_run_spark_submit(airflow_run):
     _, _, logs = airflow_run
-    for day, log in logs.items():
+    for day in DAYS:
+        log = logs[day]
         assert "spark-submit" in log and "--master local[2]" in log
         assert f"--date {day.isoformat()}" in log
         assert "state=success" in log or "DagRun Finished" in log
+
+
+def test_gate_passes_good_days_and_blocks_the_bad_one_before_publish(airflow_run):
+    lake_root, _, logs = airflow_run
+    from reelhouse.lake import Lake
+
+    for day in DAYS:
+        assert "quality gate " + day.isoformat() + ": PASS" in logs[day], logs[day][-3000:]
+        assert "end task task_id=gate_passed" in logs[day]
+    bad = logs[BAD_DAY]
+    assert "DagRun failed" in bad or "state=failed" in bad, bad[-3000:]
+    assert f"quality gate blocked {BAD_DAY.isoformat()}" in bad
+    assert "ops.daily_kpis: expect_column_values_to_be_between(column=quarantine_ratio" in bad
+    assert "end task task_id=trends" in bad  # gold ran; only the publish side is held back
+    assert "end task task_id=gate_passed" not in bad
+    results = Lake(str(lake_root)).read_pandas("ops.quality_results")
+    verdicts = results.groupby("ds").verdict.first().to_dict()
+    assert verdicts == {**{d: "pass" for d in DAYS}, BAD_DAY: "block"}
 
 
 def test_reconciliation_is_exact_and_matches_ground_truth(airflow_run):
@@ -65,7 +94,7 @@ def test_reconciliation_is_exact_and_matches_ground_truth(airflow_run):
     from reelhouse.lake import Lake
 
     lake = Lake(str(lake_root))
-    recon = lake.read_pandas("ops.ingest_reconciliation")
+    recon = lake.read_pandas("ops.ingest_reconciliation", where={"landing_date": DAYS})
     assert recon.balanced.all()
     for day in DAYS:
         r = recon[recon.landing_date == day]
@@ -82,19 +111,20 @@ def test_counts_match_ground_truth(airflow_run):
     from reelhouse.lake import Lake
 
     lake = Lake(str(lake_root))
-    silver = lake.read_pandas("silver.events", columns=["event_id", "event_type", "event_date"])
+    silver = lake.read_pandas("silver.events", columns=["event_id", "event_type", "event_date"], where={"landing_date": DAYS})
     assert silver.event_id.is_unique
     assert len(silver) == sum(truth["reconciliation"][d.isoformat()]["valid_distinct_events"] for d in DAYS)
     for day in DAYS:
         want = truth["events_by_event_date"][day.isoformat()]
         got = silver[silver.event_date == day].event_type.value_counts().to_dict()
         assert got == {k: v for k, v in want.items() if k != "total" and v}
-    q = lake.read_pandas("quarantine.events", columns=["reason"])
+    q = lake.read_pandas("quarantine.events", columns=["reason"], where={"landing_date": DAYS})
     want_q = dict(truth["bad_lines"]["by_reason"])
     want_q["corrupt_file"] = len(truth["corrupt_files"])
     assert q.reason.value_counts().to_dict() == want_q
-    videos = lake.read_pandas("silver.videos", columns=["video_id"])
+    videos = lake.read_pandas("silver.videos", columns=["video_id"], where={"published_date": DAYS})
     assert videos.video_id.is_unique and len(videos) == sum(
         truth["events_by_event_date"][d.isoformat()].get("publish", 0) for d in DAYS
     )
-    assert lake.describe("bronze.events")["rows"] > len(silver)
+    bronze = lake.read_arrow("bronze.events", columns=["_line_number"], where={"landing_date": DAYS})
+    assert bronze.num_rows > len(silver)

@@ -1,0 +1,542 @@
+"""The data quality gate: Great Expectations suites over the partitions one date wrote, one verdict.
+
+``reelhouse gate --date D`` (and the ``quality_gate`` task of ``reelhouse_nightly``) runs every
+suite in ``expectations/`` against the partitions the nightly run wrote for ``D`` — ``landing_date``
+for bronze, quarantine, silver events and the reconciliation, ``published_date`` for the video
+dimensions, ``ds`` for gold — and against one row of day-level KPIs, then combines the results
+into a :class:`GateVerdict`:
+
+* ``block`` when any expectation of severity ``critical`` failed (GX's own severity levels:
+  ``critical`` → block, ``warning`` → warn); nothing downstream of the gate may publish the date;
+* ``warn`` when only ``warning`` expectations failed; the date goes through, the warnings are
+  recorded;
+* ``pass`` otherwise.
+
+Every check lands in the Delta table ``ops.quality_results`` (partition ``ds = D``, replaced on a
+rerun) with the Delta version of the table it validated, and in Great Expectations Data Docs
+(HTML) under ``<lake>/_quality/gx/uncommitted/data_docs/local_site/index.html``.
+
+How it stays cheap (issue: GX on Spark, great_expectations#1788)
+----------------------------------------------------------------
+No Spark. Each table's partition for ``D`` is read through delta-rs at a pinned Delta version,
+**only the columns its suite names**, into pandas (Arrow-backed strings), and validated **in full**
+— no sampling, so there is no sampling error to state. Checks that span days or tables are
+computed as aggregates and handed to GX as expectation parameters or as the one-row
+``ops.daily_kpis`` frame:
+
+* volume — the partition's row count must lie within ``mean × (1 ± volume_band)`` of the trailing
+  ``window_days`` partitions, whose row counts come from the Delta log (``numRecords`` of the add
+  actions), not from a scan; with fewer than ``min_history_days`` partitions of history the band
+  is not applied yet (a partition must still have at least one row where the suite says
+  ``required_daily``);
+* drift — completion rate (plays-weighted) and like rate (likes / plays) of the day, from
+  ``gold.video_daily_stats`` region ``ALL``, must lie within ``trailing mean × (1 ± drift_tolerance)``
+  (severity warning);
+* quarantine ratio — Σ rows_quarantined / Σ lines_read of the day's reconciliation rows, against
+  ``ingest.max_quarantine_ratio``;
+* reconciliation exactness — every file ``balanced`` (suite ``ops.ingest_reconciliation``), and
+  the reconciliation's Σ rows_kept / Σ rows_quarantined equal to the rows actually committed to
+  ``silver.events`` / ``quarantine.events`` for the landing date (counted from the Delta log);
+* referential integrity — the video ids of the day's ``silver.video_hashtags`` rows that exist in
+  ``silver.videos`` become the ``known_video_ids`` parameter, so an orphan fails the in-set check;
+* schema — the Delta schema of every table (names, Arrow types, nullability) must equal the
+  catalog's, checked from the Delta log (result ``expect_delta_schema_to_match_catalog``).
+
+Measured: ``bench/bench_quality.py`` (README "Quality gate").
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Mapping, Sequence
+
+import pyarrow as pa
+
+from reelhouse.catalog import get_table
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from reelhouse.config import Config
+    from reelhouse.lake import Lake
+
+log = logging.getLogger(__name__)
+
+EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
+KPI_SUITE = "ops.daily_kpis"
+RESULTS_TABLE = "ops.quality_results"
+
+Severity = Literal["block", "warn"]
+Status = Literal["pass", "warn", "block"]
+_SEVERITY: dict[str, Severity] = {"critical": "block", "warning": "warn", "info": "warn"}
+
+
+class QualityError(RuntimeError):
+    """The gate could not run (a malformed suite, a missing table the suite requires)."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One expectation's outcome for one table and date (one row of ``ops.quality_results``).
+
+    ``expectation``: type plus its column/parameters, e.g.
+    ``expect_column_values_to_not_be_null(column=region, mostly=0.95)``; ``observed_value`` and
+    ``details``: JSON strings (GX's result summary: observed value, unexpected count and share,
+    a few unexpected values)."""
+
+    table: str
+    suite: str
+    delta_version: int | None
+    expectation: str
+    expectation_type: str
+    column: str | None
+    success: bool
+    severity: Severity
+    observed_value: str | None
+    details: str
+
+
+@dataclass
+class GateVerdict:
+    """The verdict for one date: ``status`` (pass | warn | block), every :class:`CheckResult`,
+    the Delta version validated per table, where the Data Docs are, and how long it took (s)."""
+
+    date: date
+    status: Status
+    results: list[CheckResult]
+    versions: dict[str, int | None] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    docs_path: str | None = None
+    seconds: float = 0.0
+    run_id: str = ""
+
+    @property
+    def failures(self) -> list[CheckResult]:
+        """The failed checks, blocking ones first."""
+        bad = [r for r in self.results if not r.success]
+        return sorted(bad, key=lambda r: (r.severity != "block", r.table, r.expectation))
+
+    def summary(self) -> str:
+        """Human-readable report: verdict line, then one line per failed check with why."""
+        n = len(self.results)
+        lines = [
+            f"quality gate {self.date.isoformat()}: {self.status.upper()} — {n - len(self.failures)}/{n} checks passed "
+            f"over {len(self.versions)} tables in {self.seconds:.1f} s"
+        ]
+        for r in self.failures:
+            lines.append(f"  [{r.severity}] {r.table}: {r.expectation} — observed {r.observed_value}")
+        if self.docs_path:
+            lines.append(f"  Data Docs: {self.docs_path}")
+        return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- suites
+def load_suites(directory: str | os.PathLike | None = None) -> dict[str, dict[str, Any]]:
+    """Read every ``<table>.json`` Great Expectations 1.x suite of ``directory`` (default: the
+    repository's ``expectations/``), keyed by suite name. Each suite's ``meta`` names its
+    ``table`` and ``date_column``. Raises :class:`QualityError` for a malformed file."""
+    folder = Path(directory) if directory else EXPECTATIONS_DIR
+    suites: dict[str, dict[str, Any]] = {}
+    for path in sorted(folder.glob("*.json")):
+        try:
+            suite = json.loads(path.read_text())
+            meta = suite["meta"]
+            meta["table"], meta["date_column"]  # noqa: B018  (presence check)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise QualityError(f"{path}: not a reelhouse expectation suite ({exc!r})") from exc
+        suites[suite["name"]] = suite
+    if not suites:
+        raise QualityError(f"no expectation suites in {folder}")
+    return suites
+
+
+def referenced_columns(suite: Mapping[str, Any]) -> list[str]:
+    """Columns a suite's expectations name (``column``, ``column_list``, ``column_A``/``_B``)."""
+    cols: list[str] = []
+    for e in suite["expectations"]:
+        kw = e["kwargs"]
+        for c in [kw.get("column"), kw.get("column_A"), kw.get("column_B"), *(kw.get("column_list") or [])]:
+            if c and c not in cols:
+                cols.append(c)
+    return cols
+
+
+# ----------------------------------------------------------------------------- aggregates
+def partition_row_counts(lake: "Lake", table: str, column: str, *, version: int | None = None) -> dict[date, int]:
+    """Rows per value of partition column ``column`` from the Delta log's add actions
+    (``numRecords``), no data scan. Empty when the table does not exist."""
+    if not lake.exists(table):
+        return {}
+    dt = lake.delta_table(table, version=version)
+    adds = pa.table(dt.get_add_actions(flatten=True))
+    if not adds.num_rows:
+        return {}
+    if adds["num_records"].null_count:
+        raise QualityError(f"{table}: add actions without numRecords statistics; cannot count rows from the log")
+    grouped = adds.group_by(f"partition.{column}").aggregate([("num_records", "sum")])
+    out: dict[date, int] = {}
+    for d, n in zip(grouped[f"partition.{column}"].to_pylist(), grouped["num_records_sum"].to_pylist()):
+        if d is not None:
+            out[d if isinstance(d, date) else date.fromisoformat(str(d))] = int(n)
+    return out
+
+
+def volume_bounds(
+    counts: Mapping[date, int], day: date, *, window_days: int, band: float, min_history_days: int, required: bool
+) -> tuple[int, int | None, list[int]]:
+    """``(min_rows, max_rows, history)`` for ``day``'s partition: the trailing ``window_days``
+    partitions before ``day`` that exist give ``mean × (1 − band)`` and ``mean × (1 + band)``
+    (rounded outward). With fewer than ``min_history_days`` of them: ``(1 if required else 0, None)``."""
+    history = [counts[d] for d in (day - timedelta(days=k) for k in range(1, window_days + 1)) if d in counts]
+    floor = 1 if required else 0
+    if len(history) < min_history_days:
+        return floor, None, history
+    mean = sum(history) / len(history)
+    return max(floor, math.floor(mean * (1 - band))), math.ceil(mean * (1 + band)), history
+
+
+def _engagement_rates(lake: "Lake", days: Sequence[date], version: int | None) -> dict[date, tuple[float, float]]:
+    """Per ds: (completion rate weighted by plays, likes / plays) from gold.video_daily_stats, region ALL."""
+    import pyarrow.compute as pc
+
+    if not lake.exists("gold.video_daily_stats") or not days:
+        return {}
+    t = lake.read_arrow(
+        "gold.video_daily_stats", version=version, where={"ds": list(days)},
+        columns=["ds", "region", "plays", "likes", "completion_rate"],
+        filter=pc.field("region") == "ALL",
+    )
+    out: dict[date, tuple[float, float]] = {}
+    for d in set(t["ds"].to_pylist()):
+        day = t.filter(pc.equal(t["ds"], pa.scalar(d, pa.date32())))
+        plays = pc.sum(day["plays"]).as_py() or 0
+        if not plays:
+            continue
+        rated = day.filter(pc.is_valid(day["completion_rate"]))
+        w = pc.sum(pc.multiply(rated["completion_rate"], pc.cast(rated["plays"], pa.float64()))).as_py() or 0.0
+        w_plays = pc.sum(rated["plays"]).as_py() or 0
+        out[d] = (w / w_plays if w_plays else float("nan"), (pc.sum(day["likes"]).as_py() or 0) / plays)
+    return out
+
+
+def daily_kpis(
+    lake: "Lake", config: "Config", day: date, versions: Mapping[str, int | None]
+) -> tuple["pd.DataFrame", dict[str, Any]]:
+    """The one-row KPI frame of ``day`` and the drift/threshold parameters of suite ``ops.daily_kpis``.
+
+    Columns: ``date``; ``lines_read``; ``quarantine_ratio`` = Σ rows_quarantined / Σ lines_read of
+    the day's ``ops.ingest_reconciliation`` (0 when nothing was read);
+    ``unreconciled_silver_rows`` = |Σ rows_kept − rows committed to silver.events for the landing
+    date| and ``unreconciled_quarantine_rows`` likewise for quarantine.events (row counts from the
+    Delta log); ``completion_rate`` = Σ(completion_rate × plays) / Σ plays and ``like_rate`` =
+    Σ likes / Σ plays over ``gold.video_daily_stats`` region ALL for ``ds = day`` (NaN without plays).
+    Parameters: ``max_quarantine_ratio``, and ``<kpi>_min``/``<kpi>_max`` = trailing mean ×
+    (1 ∓ drift_tolerance) over the ``window_days`` before ``day`` ([0, 1] until
+    ``min_history_days`` of history exist)."""
+    import pandas as pd
+    import pyarrow.compute as pc
+
+    q = config.quality
+    recon = lake.read_arrow("ops.ingest_reconciliation", version=versions.get("ops.ingest_reconciliation"),
+                            where={"landing_date": day})
+    lines = int(pc.sum(recon["lines_read"]).as_py() or 0)
+    quarantined = int(pc.sum(recon["rows_quarantined"]).as_py() or 0)
+    kept = int(pc.sum(recon["rows_kept"]).as_py() or 0)
+    silver_rows = sum(partition_row_counts(lake, "silver.events", "landing_date",
+                                           version=versions.get("silver.events")).get(d, 0) for d in [day])
+    quarantine_rows = partition_row_counts(lake, "quarantine.events", "landing_date",
+                                           version=versions.get("quarantine.events")).get(day, 0)
+    window = [day - timedelta(days=k) for k in range(0, q.window_days + 1)]
+    rates = _engagement_rates(lake, window, versions.get("gold.video_daily_stats"))
+    completion, like = rates.get(day, (float("nan"), float("nan")))
+    params: dict[str, Any] = {"max_quarantine_ratio": config.ingest.max_quarantine_ratio}
+    history = [rates[d] for d in window[1:] if d in rates]
+    for i, kpi in enumerate(("completion_rate", "like_rate")):
+        past = [h[i] for h in history if not math.isnan(h[i])]
+        if len(past) >= q.min_history_days:
+            mean = sum(past) / len(past)
+            params[f"{kpi}_min"], params[f"{kpi}_max"] = mean * (1 - q.drift_tolerance), mean * (1 + q.drift_tolerance)
+        else:
+            params[f"{kpi}_min"], params[f"{kpi}_max"] = 0.0, 1.0
+    frame = pd.DataFrame([{
+        "date": pd.Timestamp(day),
+        "lines_read": lines,
+        "quarantine_ratio": quarantined / lines if lines else 0.0,
+        "unreconciled_silver_rows": abs(kept - silver_rows),
+        "unreconciled_quarantine_rows": abs(quarantined - quarantine_rows),
+        "completion_rate": completion,
+        "like_rate": like,
+    }])
+    return frame, params
+
+
+def schema_check(lake: "Lake", table: str, suite: str, version: int | None) -> CheckResult:
+    """Compare the Delta schema of ``table`` at ``version`` with the catalog: column names and
+    order, Arrow types and nullability. Severity block."""
+    spec = get_table(table)
+    expected = spec.arrow_schema()
+    if version is None:
+        ok, observed = False, "table does not exist"
+    else:
+        actual = pa.schema(lake.delta_table(table, version=version).schema())
+        diffs = []
+        exp_f = {f.name: f for f in expected}
+        act_f = {f.name: f for f in actual}
+        for name in exp_f.keys() - act_f.keys():
+            diffs.append(f"missing {name}")
+        for name in act_f.keys() - exp_f.keys():
+            diffs.append(f"unexpected {name}")
+        for name in exp_f.keys() & act_f.keys():
+            e, a = exp_f[name], act_f[name]
+            if not _same_type(e.type, a.type):
+                diffs.append(f"{name}: {a.type} (catalog {e.type})")
+            elif e.nullable != a.nullable:
+                diffs.append(f"{name}: nullable={a.nullable} (catalog {e.nullable})")
+        ok, observed = not diffs, "; ".join(sorted(diffs)) or "matches"
+    return CheckResult(
+        table=table, suite=suite, delta_version=version,
+        expectation="expect_delta_schema_to_match_catalog()", expectation_type="expect_delta_schema_to_match_catalog",
+        column=None, success=ok, severity="block", observed_value=json.dumps(observed),
+        details=json.dumps({"catalog": [f"{f.name}:{f.type}" for f in expected]}),
+    )
+
+
+def _same_type(a: pa.DataType, b: pa.DataType) -> bool:
+    # Delta has no string_view / large types; list element names differ between writers.
+    if pa.types.is_list(a) and pa.types.is_list(b):
+        return _same_type(a.value_type, b.value_type)
+    if pa.types.is_map(a) and pa.types.is_map(b):
+        return _same_type(a.key_type, b.key_type) and _same_type(a.item_type, b.item_type)
+    norm = {pa.large_string(): pa.string(), pa.string_view(): pa.string()}
+    return norm.get(a, a) == norm.get(b, b)
+
+
+# ----------------------------------------------------------------------------- loading
+def partition_frame(
+    lake: "Lake", table: str, date_column: str, day: date, columns: Sequence[str], version: int | None
+) -> "pd.DataFrame":
+    """The ``day`` partition of ``table`` at ``version``, only ``columns``, as pandas: strings as
+    Arrow-backed ``string[pyarrow]``, dates as ``datetime64``, timestamps UTC."""
+    import pandas as pd
+
+    spec = get_table(table)
+    cols = [c for c in columns if c in spec.column_names]
+    if version is None:
+        t = spec.arrow_schema().empty_table().select(cols)
+    else:
+        t = lake.read_arrow(table, version=version, where={date_column: day}, columns=cols)
+    return t.to_pandas(
+        types_mapper=lambda typ: pd.StringDtype("pyarrow") if typ in (pa.string(), pa.large_string(), pa.string_view()) else None,
+        date_as_object=False,
+    )
+
+
+def _known_video_ids(lake: "Lake", frame: "pd.DataFrame", version: int | None) -> list[str]:
+    import pyarrow.compute as pc
+
+    ids = pa.array(frame["video_id"].dropna().unique().tolist(), pa.string()) if len(frame) else pa.array([], pa.string())
+    if not len(ids) or version is None:
+        return []
+    found = lake.read_arrow("silver.videos", version=version, columns=["video_id"], filter=pc.field("video_id").isin(ids))
+    return sorted(set(found["video_id"].to_pylist()))
+
+
+# ----------------------------------------------------------------------------- GX
+def _gx_context(root: Path):
+    import great_expectations as gx
+
+    root.mkdir(parents=True, exist_ok=True)
+    ctx = gx.get_context(mode="file", project_root_dir=str(root))
+    try:
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+    except Exception:  # pragma: no cover - cosmetic only
+        pass
+    return ctx
+
+
+def _describe(e: Mapping[str, Any]) -> str:
+    kw = {k: v for k, v in e["kwargs"].items() if k not in ("batch_id",)}
+    parts = []
+    for k, v in kw.items():
+        if isinstance(v, (list, tuple)) and len(v) > 8:
+            v = f"<{len(v)} values>"
+        elif isinstance(v, list):
+            v = "[" + ",".join(map(str, v)) + "]"
+        parts.append(f"{k}={v}")
+    return f"{e['type']}({', '.join(parts)})"
+
+
+def _jsonable(v: Any) -> Any:
+    try:
+        return json.loads(json.dumps(v, default=str))
+    except (TypeError, ValueError):
+        return str(v)
+
+
+def _run_suite(
+    ctx, suite: Mapping[str, Any], frame: "pd.DataFrame", params: Mapping[str, Any], table: str, version: int | None,
+    *, docs_ids: list | None = None,
+):
+    """Run one suite through a GX Checkpoint and return its CheckResults; the validation result
+    is stored in the context and its identifier appended to ``docs_ids`` (for one Data Docs build
+    at the end — GX's per-checkpoint UpdateDataDocsAction re-renders the site every time)."""
+    import great_expectations as gx
+
+    name = suite["name"]
+    source = ctx.data_sources.add_or_update_pandas("reelhouse")
+    try:
+        asset = source.get_asset(name)
+    except LookupError:
+        asset = source.add_dataframe_asset(name)
+    try:
+        bd = asset.get_batch_definition("partition")
+    except (KeyError, LookupError, ValueError):
+        bd = asset.add_batch_definition_whole_dataframe("partition")
+    gx_suite = ctx.suites.add_or_update(gx.ExpectationSuite(**{k: v for k, v in suite.items() if k != "id"}))
+    vd = ctx.validation_definitions.add_or_update(gx.ValidationDefinition(name=name, data=bd, suite=gx_suite))
+    cp = ctx.checkpoints.add_or_update(gx.Checkpoint(
+        name=name, validation_definitions=[vd], actions=[], result_format="SUMMARY",
+    ))
+    cp_result = cp.run(batch_parameters={"dataframe": frame}, expectation_parameters=dict(params))
+    out: list[CheckResult] = []
+    if docs_ids is not None:
+        docs_ids.extend(cp_result.run_results.keys())
+    for vr in cp_result.run_results.values():
+        for r in vr.results:
+            cfg = r.expectation_config
+            kwargs = {k: v for k, v in cfg.kwargs.items() if k != "batch_id"}
+            res = r.result or {}
+            observed = res.get("observed_value")
+            if observed is None and "unexpected_count" in res:
+                observed = {"unexpected_count": res.get("unexpected_count"), "unexpected_percent": res.get("unexpected_percent"),
+                            "element_count": res.get("element_count")}
+            if r.exception_info and r.exception_info.get("raised_exception"):
+                observed = {"exception": r.exception_info.get("exception_message")}
+            column = kwargs.get("column") or (",".join(kwargs["column_list"]) if kwargs.get("column_list") else None)
+            details = {"kwargs": kwargs, "result": {k: v for k, v in res.items() if k in
+                       ("element_count", "unexpected_count", "unexpected_percent", "missing_count", "partial_unexpected_list", "observed_value")}}
+            out.append(CheckResult(
+                table=table, suite=name, delta_version=version,
+                expectation=_describe({"type": cfg.type, "kwargs": kwargs}), expectation_type=cfg.type, column=column,
+                success=bool(r.success), severity=_SEVERITY.get(str(getattr(cfg, "severity", "critical")).split(".")[-1].lower(), "block"),
+                observed_value=json.dumps(_jsonable(observed)), details=json.dumps(_jsonable(details)),
+            ))
+    return out
+
+
+# ----------------------------------------------------------------------------- the gate
+def run_gate(
+    lake: "Lake",
+    config: "Config",
+    day: date,
+    *,
+    suites_dir: str | os.PathLike | None = None,
+    record: bool = True,
+    data_docs: bool = True,
+) -> GateVerdict:
+    """Validate everything the nightly run wrote for ``day`` and return the verdict.
+
+    ``record``: write the results to ``ops.quality_results`` (partition ``ds = day``, replaced on a
+    rerun, so the table holds the latest gate run per date; earlier runs stay in the Delta
+    history). ``data_docs``: update the GX Data Docs site under ``<lake>/_quality/gx``.
+    Raises :class:`QualityError` when a suite is malformed; a table that does not exist yet
+    fails its schema check (block) rather than raising."""
+    import pandas as pd
+
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    t0 = time.time()
+    run_at = datetime.now(timezone.utc)
+    suites = load_suites(suites_dir)
+    q = config.quality
+    tables = sorted({s["meta"]["table"] for s in suites.values()} - {KPI_SUITE})
+    versions = {t: lake.version(t) for t in tables}
+    ctx = _gx_context(Path(lake.root) / "_quality")
+    results: list[CheckResult] = []
+    docs_ids: list = []
+    rows: dict[str, int] = {}
+    frames: dict[str, "pd.DataFrame"] = {}
+    for name in sorted(suites, key=lambda n: (n == KPI_SUITE, n)):
+        suite = suites[name]
+        meta = suite["meta"]
+        table = meta["table"]
+        if name == KPI_SUITE:
+            frame, params = daily_kpis(lake, config, day, versions)
+            results += _run_suite(ctx, suite, frame, params, table, None, docs_ids=docs_ids)
+            rows[table] = len(frame)
+            continue
+        version = versions[table]
+        results.append(schema_check(lake, table, name, version))
+        date_col = meta["date_column"]
+        frame = partition_frame(lake, table, date_col, day, referenced_columns(suite), version)
+        frames[table] = frame
+        rows[table] = len(frame)
+        counts = partition_row_counts(lake, table, date_col, version=version)
+        lo, hi, _hist = volume_bounds(counts, day, window_days=q.window_days, band=q.volume_band,
+                                      min_history_days=q.min_history_days, required=bool(meta.get("required_daily")))
+        params: dict[str, Any] = {
+            "volume_min_rows": lo, "volume_max_rows": hi,
+            # dates go to pandas as datetime64: compare with Timestamps, not datetime.date
+            "on_date": [pd.Timestamp(day)], "latest_event_date": pd.Timestamp(day + timedelta(days=1)),
+            "min_on_date_share": q.min_on_date_share,
+            "top_n": config.trends.top_n,
+            "max_quarantine_ratio": config.ingest.max_quarantine_ratio,
+        }
+        if table == "silver.video_hashtags":
+            params["known_video_ids"] = _known_video_ids(lake, frame, versions.get("silver.videos"))
+        results += _run_suite(ctx, suite, frame, params, table, version, docs_ids=docs_ids)
+    status: Status = "pass"
+    if any(not r.success and r.severity == "block" for r in results):
+        status = "block"
+    elif any(not r.success for r in results):
+        status = "warn"
+    docs = None
+    if data_docs:
+        ctx.build_data_docs(resource_identifiers=docs_ids)
+        site = Path(lake.root) / "_quality" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+        docs = str(site) if site.exists() else None
+    verdict = GateVerdict(date=day, status=status, results=results, versions=versions, rows=rows, docs_path=docs,
+                          run_id=run_at.isoformat(timespec="seconds"))
+    if record:
+        write_results(lake, verdict, validated_at=run_at)
+    verdict.seconds = round(time.time() - t0, 3)
+    return verdict
+
+
+def write_results(lake: "Lake", verdict: GateVerdict, *, validated_at: datetime) -> None:
+    """Replace partition ``ds = verdict.date`` of ``ops.quality_results`` with the verdict's rows
+    (one Delta commit, application transaction ``reelhouse.gate.<date>``)."""
+    spec = get_table(RESULTS_TABLE)
+    rows = [{
+        "table_name": r.table, "suite": r.suite, "delta_version": r.delta_version, "expectation": r.expectation,
+        "expectation_type": r.expectation_type, "column_name": r.column, "success": r.success, "severity": r.severity,
+        "observed_value": r.observed_value, "details": r.details, "verdict": verdict.status, "run_id": verdict.run_id,
+        "validated_at": validated_at, "ds": verdict.date,
+    } for r in verdict.results]
+    table = pa.Table.from_pylist(rows, schema=spec.arrow_schema())
+    lake.write_arrow(table, RESULTS_TABLE, mode="overwrite_partitions", partitions={"ds": [verdict.date]},
+                     app_id=f"reelhouse.gate.{verdict.date.isoformat()}", app_version=int(validated_at.timestamp() * 1000),
+                     metadata={"verdict": verdict.status})
+
+
+def latest_verdicts(lake: "Lake", *, limit: int = 30) -> "pd.DataFrame":
+    """The recorded verdict per date, newest first: ds, verdict, checks, failed, blocking, run_id.
+    Empty frame when the gate never ran."""
+    import pandas as pd
+
+    if not lake.exists(RESULTS_TABLE):
+        return pd.DataFrame(columns=["ds", "verdict", "checks", "failed", "blocking", "run_id"])
+    df = lake.read_pandas(RESULTS_TABLE, columns=["ds", "verdict", "success", "severity", "run_id"])
+    df["failed"] = ~df["success"]
+    df["blocking"] = df["failed"] & (df["severity"] == "block")
+    out = df.groupby(["ds", "verdict", "run_id"], as_index=False).agg(
+        checks=("success", "size"), failed=("failed", "sum"), blocking=("blocking", "sum"))
+    return out.sort_values("ds", ascending=False).head(limit).reset_index(drop=True)
