@@ -54,28 +54,50 @@ Usage (from the project root)::
     .venv/bin/python bench/bench_gold.py --events 2000000 --history-events 100000 --out /tmp/gold.json
 
 Before measuring, the script waits (polling every 30 s, up to ``--max-wait`` seconds, default 20 min)
-until no other ``bench_ingest.py`` / ``bench_gold.py`` process is running: the machine has 2 cores.
-Configuration as in ``bench_ingest.py`` (whose helpers are copied here): ``REELHOUSE_ENV=local`` (Spark ``local[2]``), the delta-rs
-lake engine, landing/lake paths in temporary folders (removed at the end; ``--tmp-dir``),
-``spark.driver.memory`` 8g unless ``REELHOUSE__SPARK__CONF__spark.driver.memory`` is set.
+until no other ``bench_ingest.py`` / ``bench_gold.py`` / ``bench_quality.py`` process is running: the
+machine has 2 cores. Configuration as in ``bench_ingest.py`` (helpers shared through
+``bench/_common.py``): ``REELHOUSE_ENV=local`` (Spark ``local[2]``), the delta-rs lake engine,
+landing/lake paths in temporary folders (removed at the end; ``--tmp-dir``), ``spark.driver.memory``
+8g unless ``REELHOUSE__SPARK__CONF__spark.driver.memory`` is set.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
-import platform
 import shutil
 import sys
 import tempfile
 import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/: the shared helpers
+from _common import (  # noqa: E402
+    DEFAULT_MAX_WAIT,
+    REPO,
+    CpuMonitor,
+    PhaseTimer,
+    code_version,
+    contention_warning,
+    fmt_int,
+    format_rows,
+    generate_days,
+    header_lines,
+    lake_config,
+    local_env,
+    machine_info,
+    positive_int,
+    rate,
+    run_pipeline,
+    spark_settings,
+    sql_str,
+    start_spark,
+    timed_lake_class,
+    wait_for_quiet,
+)
+
 SEED = 1
 BIG_DATE = date(2024, 6, 1)
 DEFAULT_EVENTS = 5_000_000
@@ -86,13 +108,7 @@ HISTORY_START = date(2024, 6, 1)
 HISTORY_DAYS = 15  # the long lake: 14 previous days + the measured day
 FINAL_DATE = HISTORY_START + timedelta(days=HISTORY_DAYS - 1)
 DEFAULT_OUT = REPO / "bench" / "results" / "gold.json"
-DRIVER_MEMORY = "8g"
-#: average cores used by other processes during a step above which its timing is flagged
-BUSY_CORES = 0.25
 GOLD_STEPS = ("daily_stats", "trends")
-OTHER_BENCHMARKS = ("bench_ingest.py", "bench_gold.py")
-POLL_SECONDS = 30
-DEFAULT_MAX_WAIT = 20 * 60
 #: relative tolerance for doubles in the row-by-row comparison with DuckDB
 REL_TOL = 1e-9
 
@@ -116,239 +132,6 @@ ORDER_NOTE = (
 
 
 # ----------------------------------------------------------------------------- helpers
-# _sql_str … CpuMonitor: a copy of bench_ingest.py's helpers (that script is not a library and
-# its helpers change with it), plus the commit-timing lake that this benchmark needs.
-def _sql_str(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
-
-
-def _rate(n: int, seconds: float) -> float:
-    return round(n / seconds, 1) if seconds > 0 else 0.0
-
-
-def _fmt_int(n: float) -> str:
-    return f"{n:,.0f}"
-
-
-def code_version() -> dict[str, Any]:
-    """The commit measured and whether the measured code differs from it (read-only git)."""
-    import subprocess
-
-    def git(*a: str) -> str | None:
-        try:
-            out = subprocess.run(["git", *a], cwd=REPO, capture_output=True, text=True, timeout=30)
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return out.stdout.rstrip() if out.returncode == 0 else None
-
-    dirty = git("status", "--porcelain", "--", "spark_jobs", "reelhouse")
-    return {
-        "commit": git("rev-parse", "--short", "HEAD"),
-        "uncommitted_changes": sorted(line[3:] for line in dirty.splitlines()) if dirty else [],
-    }
-
-
-def machine_info() -> dict[str, Any]:
-    """Cores, memory and the versions of everything that is measured."""
-    import deltalake
-    import duckdb
-    import pyspark
-
-    mem_kib = None
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                mem_kib = int(line.split()[1])
-                break
-    except OSError:
-        pass
-    return {
-        "cpu_count": os.cpu_count(),
-        "memory_gib": round(mem_kib / 2**20, 1) if mem_kib else None,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "spark": pyspark.__version__,
-        "deltalake": deltalake.__version__,
-        "duckdb": duckdb.__version__,
-    }
-
-
-class PhaseTimer:
-    """Accumulates wall seconds per named phase."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-
-    @contextlib.contextmanager
-    def phase(self, name: str) -> Iterator[None]:
-        t0 = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
-
-
-class CpuMonitor:
-    """Machine-wide CPU use against this process tree's (the Python driver, the Spark JVM, its
-    Python workers), so that a step slowed down by other processes on the machine shows it.
-
-    ``other_cores(start, end)``: average cores used by everything else between two snapshots
-    (None where ``/proc`` is unavailable). A process of the tree counts with its own and its reaped
-    children's CPU; one that ends between the snapshots drops out of both, so the figure errs
-    towards flagging contention, never towards hiding it."""
-
-    def __init__(self) -> None:
-        self.root = os.getpid()
-        self.tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-    def _machine_busy(self) -> float:
-        # cpu  user nice system idle iowait irq softirq steal ...
-        fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:8]]
-        return (sum(fields) - fields[3] - fields[4]) / self.tick
-
-    def _tree_cpu(self) -> dict[int, float]:
-        """CPU seconds (utime + stime + cutime + cstime) of every process in this tree."""
-        stats: dict[int, tuple[int, float]] = {}
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                rest = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            # after the command: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14)
-            stats[int(entry)] = (int(rest[1]), sum(int(x) for x in rest[11:15]) / self.tick)
-        children: dict[int, list[int]] = {}
-        for pid, (ppid, _) in stats.items():
-            children.setdefault(ppid, []).append(pid)
-        tree: dict[int, float] = {}
-        todo = [self.root]
-        while todo:
-            pid = todo.pop()
-            if pid in stats:
-                tree[pid] = stats[pid][1]
-                todo.extend(children.get(pid, []))
-        return tree
-
-    def snapshot(self) -> tuple[float, float, dict[int, float]] | None:
-        try:
-            return time.perf_counter(), self._machine_busy(), self._tree_cpu()
-        except (OSError, ValueError, IndexError):
-            return None
-
-    @staticmethod
-    def other_cores(start, end) -> float | None:
-        if start is None or end is None or end[0] <= start[0]:
-            return None
-        own = sum(max(0.0, cpu - start[2].get(pid, 0.0)) for pid, cpu in end[2].items())
-        wall = end[0] - start[0]
-        cores = os.cpu_count() or 1
-        return round(min(cores, max(0.0, (end[1] - start[1]) - own) / wall), 2)
-
-
-def timed_lake_class():
-    """A :class:`reelhouse.lake.Lake` that times every write and merge (one phase per table).
-    Spark is lazy, so a commit's time includes computing whatever its DataFrame needs that is not
-    cached yet (for gold.video_daily_stats: its silver scan and aggregation)."""
-    from reelhouse.lake import Lake
-
-    class TimedLake(Lake):
-        timer: PhaseTimer
-
-        def write(self, df, name, **kw):  # type: ignore[override]
-            with self.timer.phase(f"commit {name}"):
-                return super().write(df, name, **kw)
-
-        def merge(self, df, name, **kw):  # type: ignore[override]
-            with self.timer.phase(f"merge {name}"):
-                return super().merge(df, name, **kw)
-
-    return TimedLake
-
-
-def other_benchmarks() -> list[str]:
-    """Command lines of other running bench_ingest.py / bench_gold.py processes (this process,
-    its ancestors — e.g. the shell that started it — and its descendants excluded)."""
-    procs: dict[int, tuple[int, str]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-            ppid = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        procs[int(entry)] = (ppid, cmd)
-    ancestors: set[int] = set()
-    pid = os.getpid()
-    while pid in procs and pid not in ancestors:
-        ancestors.add(pid)
-        pid = procs[pid][0]
-    descendants = {os.getpid()}
-    changed = True
-    while changed:
-        changed = False
-        for p, (pp, _) in procs.items():
-            if pp in descendants and p not in descendants:
-                descendants.add(p)
-                changed = True
-    mine = ancestors | descendants
-    return [cmd for p, (_, cmd) in sorted(procs.items())
-            if p not in mine and any(name in cmd for name in OTHER_BENCHMARKS)]
-
-
-def wait_for_quiet(max_wait: float) -> dict[str, Any]:
-    """Poll every 30 s until no other benchmark runs, for at most ``max_wait`` seconds."""
-    t0 = time.perf_counter()
-    others = other_benchmarks()
-    while others and time.perf_counter() - t0 < max_wait:
-        print(f"waiting for other benchmark(s) to finish ({time.perf_counter() - t0:.0f} s so far): "
-              + "; ".join(c[:120] for c in others), flush=True)
-        time.sleep(POLL_SECONDS)
-        others = other_benchmarks()
-    waited = round(time.perf_counter() - t0, 1)
-    if others:
-        print(f"WARNING: still running after {waited:.0f} s, measuring anyway: " + "; ".join(c[:120] for c in others), flush=True)
-    return {"waited_seconds": waited, "still_running": others}
-
-
-def lake_config(root: Path):
-    """The configuration of a lake under ``root`` (``root/landing``, ``root/lake``)."""
-    from reelhouse.config import load_config
-
-    os.environ["REELHOUSE__PATHS__LANDING"] = str(root / "landing")
-    os.environ["REELHOUSE__PATHS__LAKE"] = str(root / "lake")
-    cfg = load_config()
-    assert cfg.lake_engine == "delta-rs" and cfg.paths.lake == str(root / "lake"), cfg
-    return cfg
-
-
-def generate_days(root: Path, start: date, days: int, n: int) -> dict[str, Any]:
-    from reelhouse.generate import generate
-
-    t0 = time.perf_counter()
-    summary = generate(root / "landing", start=start, days=days, events_per_day=n, seed=SEED)
-    secs = time.perf_counter() - t0
-    return {
-        "seconds": round(secs, 3),
-        "start": start.isoformat(),
-        "days": days,
-        "events": summary.events_total,
-        "lines": summary.lines_total,
-        "late_events": summary.late_events,
-        "events_per_second": _rate(summary.events_total, secs),
-    }
-
-
-def run_pipeline(spark, cfg, d: date, steps: list[str] | None = None) -> float:
-    """``run_date`` for one date (quietly); returns its wall seconds."""
-    from reelhouse.pipeline import run_date
-
-    t0 = time.perf_counter()
-    run_date(d, steps=steps, spark=spark, config=cfg, log=lambda _msg: None)
-    return time.perf_counter() - t0
-
-
 def silver_rows(lake, dates: list[str]) -> int:
     """Rows of silver.events in the given event_date partitions, from the Delta log."""
     import pyarrow as pa
@@ -410,10 +193,10 @@ def duckdb_video_daily_stats(lake, cfg, root: Path) -> dict[str, Any]:
         # the lake holds one landing date: every silver file is in the event dates daily_stats recomputed
         event_files = DeltaTable(lake.path("silver.events")).file_uris()
         video_files = DeltaTable(lake.path("silver.videos")).file_uris()
-        ev_list = "[" + ", ".join(_sql_str(f) for f in event_files) + "]"
+        ev_list = "[" + ", ".join(sql_str(f) for f in event_files) + "]"
         videos = (
             f"SELECT video_id, creator_id, published_date::DATE AS published_date "
-            f"FROM read_parquet([{', '.join(_sql_str(f) for f in video_files)}], hive_partitioning = true)"
+            f"FROM read_parquet([{', '.join(sql_str(f) for f in video_files)}], hive_partitioning = true)"
             if video_files else "SELECT NULL::VARCHAR AS video_id, NULL::VARCHAR AS creator_id, NULL::DATE AS published_date WHERE false"
         )
         query = f"""
@@ -470,7 +253,7 @@ def duckdb_video_daily_stats(lake, cfg, root: Path) -> dict[str, Any]:
                    s.likes, s.shares, s.comments, s.follows, s.engaged_users, s.engaged_users_weighted, s.ds
             FROM stats s LEFT JOIN ({videos}) v USING (video_id)
         """
-        rows = con.execute(f"COPY ({query}) TO {_sql_str(str(out))} (FORMAT parquet, COMPRESSION snappy)").fetchone()[0]
+        rows = con.execute(f"COPY ({query}) TO {sql_str(str(out))} (FORMAT parquet, COMPRESSION snappy)").fetchone()[0]
         secs = time.perf_counter() - t0
     finally:
         con.close()
@@ -496,9 +279,9 @@ def compare_with_spark(lake, d: date, duck_parquet: str) -> dict[str, Any]:
     agg = ", ".join(f"sum({c})::BIGINT" for c in sums)
     con = duckdb.connect()
     try:
-        con.execute(f"CREATE VIEW spark AS SELECT * FROM read_parquet([{', '.join(_sql_str(f) for f in gold_files)}], "
-                    f"hive_partitioning = true) WHERE ds::DATE = DATE {_sql_str(d.isoformat())}")
-        con.execute(f"CREATE VIEW duck AS SELECT * FROM read_parquet({_sql_str(duck_parquet)})")
+        con.execute(f"CREATE VIEW spark AS SELECT * FROM read_parquet([{', '.join(sql_str(f) for f in gold_files)}], "
+                    f"hive_partitioning = true) WHERE ds::DATE = DATE {sql_str(d.isoformat())}")
+        con.execute(f"CREATE VIEW duck AS SELECT * FROM read_parquet({sql_str(duck_parquet)})")
         s = con.execute(f"SELECT count(*), {agg} FROM spark").fetchone()
         k = con.execute(f"SELECT count(*), {agg} FROM duck").fetchone()
         exact = ("creator_id", "published_date", "is_new_video", "impressions", "plays", "unique_viewers",
@@ -539,17 +322,17 @@ def bench_big_day(spark, tmp_root: Path, n: int, lake_cls, monitor: CpuMonitor) 
 
     root = tmp_root / "bigday"
     cfg = lake_config(root)
-    tag = f"[big day {_fmt_int(n)}]"
+    tag = f"[big day {fmt_int(n)}]"
     print(f"{tag} generating ...", flush=True)
-    gen = generate_days(root, BIG_DATE, 1, n)
-    print(f"{tag} generated {_fmt_int(gen['lines'])} lines in {gen['seconds']:.1f} s; ingesting ...", flush=True)
+    gen = generate_days(root, BIG_DATE, 1, n, seed=SEED)
+    print(f"{tag} generated {fmt_int(gen['lines'])} lines in {gen['seconds']:.1f} s; ingesting ...", flush=True)
     s0 = monitor.snapshot()
     ingest_s = run_pipeline(spark, cfg, BIG_DATE, ["ingest"])
     ingest = {"seconds": round(ingest_s, 3), "other_processes_cores": monitor.other_cores(s0, monitor.snapshot()),
-              "lines_per_second": _rate(gen["lines"], ingest_s)}
+              "lines_per_second": rate(gen["lines"], ingest_s)}
     lake = Lake.from_config(cfg, spark)
     ingest["silver_rows"] = lake.describe("silver.events")["rows"]
-    print(f"{tag} ingested in {ingest_s:.1f} s ({_fmt_int(ingest['silver_rows'])} silver rows)", flush=True)
+    print(f"{tag} ingested in {ingest_s:.1f} s ({fmt_int(ingest['silver_rows'])} silver rows)", flush=True)
     steps: dict[str, Any] = {}
     for step in GOLD_STEPS:
         steps[step] = timed_gold_step(spark, cfg, BIG_DATE, step, lake_cls, monitor)
@@ -587,8 +370,8 @@ def setup_history_lake(spark, tmp_root: Path, name: str, days: int, n: int) -> t
     cfg = lake_config(root)
     start = FINAL_DATE - timedelta(days=days - 1)
     tag = f"[lake {name}: {days - 1} previous day{'s' if days > 2 else ''}]"
-    print(f"{tag} generating {days} × {_fmt_int(n)} events ...", flush=True)
-    gen = generate_days(root, start, days, n)
+    print(f"{tag} generating {days} × {fmt_int(n)} events ...", flush=True)
+    gen = generate_days(root, start, days, n, seed=SEED)
     print(f"{tag} generated in {gen['seconds']:.1f} s; setup ...", flush=True)
     t0 = time.perf_counter()
     per_day = {}
@@ -645,19 +428,11 @@ def bench_history(spark, tmp_root: Path, n: int, repeats: int, lake_cls, monitor
 
 
 # ----------------------------------------------------------------------------- report
-def format_rows(rows: list[list[str]]) -> str:
-    """Right-aligned columns under a dashed rule (the layout of bench_ingest's table)."""
-    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
-    lines = ["  ".join(cell.rjust(w) for cell, w in zip(row, widths)) for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
 def format_big_day(b: dict[str, Any]) -> str:
     rows = [["events", "silver rows", "ingest s", "daily_stats s", "video table s", "trends s",
              "DuckDB s", "daily_stats/DuckDB", "video table/DuckDB", "check"]]
     rows.append([
-        _fmt_int(b["events"]), _fmt_int(b["ingest"]["silver_rows"]), f"{b['ingest']['seconds']:.1f}",
+        fmt_int(b["events"]), fmt_int(b["ingest"]["silver_rows"]), f"{b['ingest']['seconds']:.1f}",
         f"{b['daily_stats']['seconds']:.1f}", f"{b['video_table_seconds']:.1f}", f"{b['trends']['seconds']:.1f}",
         f"{b['duckdb']['seconds']:.1f}", f"{b['ratio_daily_stats_to_duckdb']:.1f}x",
         f"{b['ratio_video_table_to_duckdb']:.1f}x", "ok" if b["check"]["ok"] else "MISMATCH",
@@ -671,8 +446,8 @@ def format_history(h: dict[str, Any]) -> str:
     for r in (h["a"], h["b"]):
         ds, tr = r["daily_stats"], r["trends"]
         rows.append([
-            r["lake"], str(r["previous_days"]), _fmt_int(r["events_per_day"]), str(len(ds["dates"])),
-            _fmt_int(ds["silver_rows_read"]), str(tr["baseline_days_available"]), f"{ds['seconds']:.1f}",
+            r["lake"], str(r["previous_days"]), fmt_int(r["events_per_day"]), str(len(ds["dates"])),
+            fmt_int(ds["silver_rows_read"]), str(tr["baseline_days_available"]), f"{ds['seconds']:.1f}",
             f"{tr['seconds']:.1f}", f"{r['gold_seconds']:.1f}",
             ", ".join(f"{x['gold_seconds']:.1f}" for x in r["runs"]),
         ])
@@ -686,30 +461,22 @@ def _phases(step: dict[str, Any]) -> list[str]:
 
 
 def print_report(doc: dict[str, Any]) -> None:
-    m = doc["machine"]
     print()
-    print(f"machine: {m['cpu_count']} cores, {m['memory_gib']} GiB, {m['platform']}")
-    print(f"versions: Python {m['python']}, Spark {m['spark']}, deltalake {m['deltalake']}, duckdb {m['duckdb']}")
-    s = doc["settings"]
-    print(f"spark: {s['spark_master']}, driver memory {s['spark_driver_memory']}, "
-          f"shuffle partitions {s['spark_shuffle_partitions']}; lake engine {s['lake_engine']}")
-    c = doc["code"]
-    dirty = f" + uncommitted changes to {', '.join(c['uncommitted_changes'])}" if c["uncommitted_changes"] else ""
-    print(f"code: commit {c['commit']}{dirty}")
+    print("\n".join(header_lines(doc)))
     print(f"SparkSession start-up (excluded below): {doc['spark_startup_seconds']:.1f} s; "
           f"waited {doc['wait']['waited_seconds']:.0f} s for other benchmarks")
 
     b = doc["big_day"]
     print()
     print(f"1. gold steps on a big day ({b['date']}, no history) vs a DuckDB reference")
-    print(f"   generate {b['generate']['seconds']:.1f} s ({_fmt_int(b['generate']['lines'])} lines); "
+    print(f"   generate {b['generate']['seconds']:.1f} s ({fmt_int(b['generate']['lines'])} lines); "
           f"ingest {b['ingest']['seconds']:.1f} s (not compared)")
     print()
     print(format_big_day(b))
     print()
     ck = b["check"]
-    print(f"check: rows Spark {_fmt_int(ck['spark_rows'])} / DuckDB {_fmt_int(ck['duckdb_rows'])}; "
-          + ", ".join(f"{k} {_fmt_int(ck['spark_sums'][k])} / {_fmt_int(ck['duckdb_sums'][k])}" for k in ck["spark_sums"])
+    print(f"check: rows Spark {fmt_int(ck['spark_rows'])} / DuckDB {fmt_int(ck['duckdb_rows'])}; "
+          + ", ".join(f"{k} {fmt_int(ck['spark_sums'][k])} / {fmt_int(ck['duckdb_sums'][k])}" for k in ck["spark_sums"])
           + f"; rows only in Spark {ck['rows_only_in_spark']}, only in DuckDB {ck['rows_only_in_duckdb']}, "
           f"differing {ck['rows_differing']} -> {'OK' if ck['ok'] else 'MISMATCH'}")
     for step in GOLD_STEPS:
@@ -719,7 +486,7 @@ def print_report(doc: dict[str, Any]) -> None:
     h = doc["history"]
     print()
     print(f"2. nightly gold cost vs history length (final day {h['a']['final_date']}, "
-          f"{_fmt_int(h['events_per_day'])} events/day; fastest of {h['repeats']} runs per step, run a, b, a, b …)")
+          f"{fmt_int(h['events_per_day'])} events/day; fastest of {h['repeats']} runs per step, run a, b, a, b …)")
     print(f"   setup: lake a {h['a']['generate']['seconds']:.1f} s generate + {h['a']['setup_seconds']:.1f} s steps; "
           f"lake b {h['b']['generate']['seconds']:.1f} s generate + {h['b']['setup_seconds']:.1f} s steps")
     print()
@@ -736,25 +503,13 @@ def print_report(doc: dict[str, Any]) -> None:
                                                                       ("big day DuckDB", b["duckdb"])]
     measured += [(f"lake {r['lake']} run {i + 1} {st}", run[st])
                  for r in (h["a"], h["b"]) for i, run in enumerate(r["runs"]) for st in GOLD_STEPS]
-    busy = [(name, x.get("other_processes_cores")) for name, x in measured]
-    busy = [x for x in busy if x[1] is not None and x[1] >= BUSY_CORES]
-    if busy:
-        print(f"WARNING: other processes on the machine used up to {max(x[1] for x in busy):.1f} cores during "
-              + ", ".join(name for name, _ in busy) + ": those timings are disturbed; re-run on a quiet machine.")
+    warning = contention_warning((name, x.get("other_processes_cores")) for name, x in measured)
+    if warning:
+        print(warning)
     print(f"whole benchmark: {doc['wall_seconds']:.0f} s; results: {doc['out']}")
 
 
 # ----------------------------------------------------------------------------- main
-def positive_int(text: str) -> int:
-    try:
-        v = int(text.replace("_", ""))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from exc
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return v
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="bench_gold", description=__doc__.splitlines()[0])
     p.add_argument("--events", type=positive_int, default=DEFAULT_EVENTS,
@@ -776,12 +531,7 @@ def main(argv: list[str] | None = None) -> int:
     code = code_version()  # before anything is imported: what this run measures
     started = datetime.now(timezone.utc)
     wait = wait_for_quiet(args.max_wait)
-    sys.path.insert(0, str(REPO))  # spark_jobs is a folder of applications, not an installed package
-    os.environ["REELHOUSE_ENV"] = "local"
-    os.environ["REELHOUSE__LAKE__ENGINE"] = "delta-rs"
-    os.environ.setdefault("REELHOUSE__SPARK__CONF__spark.driver.memory", DRIVER_MEMORY)
-
-    from reelhouse.spark import get_spark
+    local_env()
 
     tmp_root = Path(tempfile.mkdtemp(prefix="reelhouse-bench-gold-", dir=args.tmp_dir))
     spark = None
@@ -789,12 +539,7 @@ def main(argv: list[str] | None = None) -> int:
     lake_cls = timed_lake_class()
     try:
         cfg = lake_config(tmp_root / "unused")
-        t0 = time.perf_counter()
-        spark = get_spark(cfg, app_name="reelhouse-bench-gold")
-        spark.range(1).collect()  # first job: executor threads, codegen set-up
-        startup = time.perf_counter() - t0
-        print(f"SparkSession started in {startup:.1f} s ({cfg.spark.master}, "
-              f"driver memory {spark.conf.get('spark.driver.memory')})", flush=True)
+        spark, startup = start_spark(cfg, "reelhouse-bench-gold")
 
         big = bench_big_day(spark, tmp_root, events, lake_cls, monitor)
         history = bench_history(spark, tmp_root, history_events, args.repeats, lake_cls, monitor)
@@ -803,16 +548,12 @@ def main(argv: list[str] | None = None) -> int:
             "started_at": started.isoformat(timespec="seconds"),
             "wall_seconds": round(time.perf_counter() - wall0, 1),
             "out": str(args.out),
-            "machine": machine_info(),
+            "machine": machine_info(("duckdb",)),
             "code": code,
             "wait": wait,
             "settings": {
                 "seed": SEED,
-                "env": cfg.env,
-                "lake_engine": cfg.lake_engine,
-                "spark_master": cfg.spark.master,
-                "spark_driver_memory": spark.conf.get("spark.driver.memory"),
-                "spark_shuffle_partitions": spark.conf.get("spark.sql.shuffle.partitions"),
+                **spark_settings(spark, cfg),
                 "trends": {"baseline_days": cfg.trends.baseline_days,
                            "completion_threshold": cfg.trends.completion_threshold,
                            "spam_event_cap": cfg.trends.spam_event_cap},

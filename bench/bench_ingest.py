@@ -42,8 +42,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -52,14 +50,31 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/: the shared helpers
+from _common import (  # noqa: E402
+    REPO,
+    CpuMonitor,
+    PhaseTimer,
+    code_version,
+    contention_warning,
+    fmt_int,
+    format_rows,
+    header_lines,
+    lake_config,
+    local_env,
+    machine_info,
+    rate,
+    spark_settings,
+    sql_str,
+    start_spark,
+)
+
 BENCH_DATE = date(2024, 6, 1)
 SEED = 1
 DEFAULT_SIZES = (1_000_000, 5_000_000)
 QUICK_SIZES = (200_000,)
 DEFAULT_OUT = REPO / "bench" / "results" / "ingest.json"
 TARGET_EVENTS_PER_SECOND = 50_000
-DRIVER_MEMORY = "8g"
 
 DUCKDB_NOTE = (
     "The DuckDB reference reads the same landing files but does less: no contract validation or "
@@ -67,12 +82,12 @@ DUCKDB_NOTE = (
     "cross-day dedupe. The ratio (ingest s / DuckDB s) is an upper bound on reelhouse's overhead."
 )
 
+WARMUP_EVENTS = 50_000
 ORDER_NOTE = (
-    "Sizes run in order in one Spark JVM; the first ingest also pays JVM/JIT warm-up, which a "
-    "nightly spark-submit (a fresh JVM per date) pays every time."
+    f"Sizes run in order in one Spark JVM, after a warm-up ingest of {WARMUP_EVENTS:,} events (JVM JIT, "
+    "Python worker start, first shuffle; its time is reported as warmup_seconds). A nightly "
+    "spark-submit pays that warm-up once per date: add warmup_seconds to a cold-run estimate."
 )
-#: average cores used by other processes during a step above which its timing is flagged
-BUSY_CORES = 0.25
 LISTING = "list + gzip-check landing files"
 UNACCOUNTED = "rest of run (report reads, set-up)"
 
@@ -97,130 +112,6 @@ _DUCKDB_COLUMNS = {
 
 
 # ----------------------------------------------------------------------------- helpers
-def _sql_str(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
-
-
-def _rate(n: int, seconds: float) -> float:
-    return round(n / seconds, 1) if seconds > 0 else 0.0
-
-
-def code_version() -> dict[str, Any]:
-    """The commit measured and whether the measured code differs from it (read-only git)."""
-    import subprocess
-
-    def git(*a: str) -> str | None:
-        try:
-            out = subprocess.run(["git", *a], cwd=REPO, capture_output=True, text=True, timeout=30)
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return out.stdout.rstrip() if out.returncode == 0 else None
-
-    dirty = git("status", "--porcelain", "--", "spark_jobs", "reelhouse")
-    return {
-        "commit": git("rev-parse", "--short", "HEAD"),
-        "uncommitted_changes": sorted(line[3:] for line in dirty.splitlines()) if dirty else [],
-    }
-
-
-def machine_info() -> dict[str, Any]:
-    """Cores, memory and the versions of everything that is measured."""
-    import deltalake
-    import duckdb
-    import pyspark
-
-    mem_kib = None
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                mem_kib = int(line.split()[1])
-                break
-    except OSError:
-        pass
-    return {
-        "cpu_count": os.cpu_count(),
-        "memory_gib": round(mem_kib / 2**20, 1) if mem_kib else None,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "spark": pyspark.__version__,
-        "deltalake": deltalake.__version__,
-        "duckdb": duckdb.__version__,
-    }
-
-
-class PhaseTimer:
-    """Accumulates wall seconds per named phase."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-
-    @contextlib.contextmanager
-    def phase(self, name: str) -> Iterator[None]:
-        t0 = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
-
-
-class CpuMonitor:
-    """Machine-wide CPU use against this process tree's (the Python driver, the Spark JVM, its
-    Python workers), so that a step slowed down by other processes on the machine shows it.
-
-    ``other_cores(start, end)``: average cores used by everything else between two snapshots
-    (None where ``/proc`` is unavailable). A process of the tree counts with its own and its reaped
-    children's CPU; one that ends between the snapshots drops out of both, so the figure errs
-    towards flagging contention, never towards hiding it."""
-
-    def __init__(self) -> None:
-        self.root = os.getpid()
-        self.tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-    def _machine_busy(self) -> float:
-        # cpu  user nice system idle iowait irq softirq steal ...
-        fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:8]]
-        return (sum(fields) - fields[3] - fields[4]) / self.tick
-
-    def _tree_cpu(self) -> dict[int, float]:
-        """CPU seconds (utime + stime + cutime + cstime) of every process in this tree."""
-        stats: dict[int, tuple[int, float]] = {}
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                rest = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            # after the command: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14)
-            stats[int(entry)] = (int(rest[1]), sum(int(x) for x in rest[11:15]) / self.tick)
-        children: dict[int, list[int]] = {}
-        for pid, (ppid, _) in stats.items():
-            children.setdefault(ppid, []).append(pid)
-        tree: dict[int, float] = {}
-        todo = [self.root]
-        while todo:
-            pid = todo.pop()
-            if pid in stats:
-                tree[pid] = stats[pid][1]
-                todo.extend(children.get(pid, []))
-        return tree
-
-    def snapshot(self) -> tuple[float, float, dict[int, float]] | None:
-        try:
-            return time.perf_counter(), self._machine_busy(), self._tree_cpu()
-        except (OSError, ValueError, IndexError):
-            return None
-
-    @staticmethod
-    def other_cores(start, end) -> float | None:
-        if start is None or end is None or end[0] <= start[0]:
-            return None
-        own = sum(max(0.0, cpu - start[2].get(pid, 0.0)) for pid, cpu in end[2].items())
-        wall = end[0] - start[0]
-        cores = os.cpu_count() or 1
-        return round(min(cores, max(0.0, (end[1] - start[1]) - own) / wall), 2)
-
-
 @contextlib.contextmanager
 def timed_landing_listing(timer: PhaseTimer) -> Iterator[None]:
     """Time :func:`reelhouse.landing.list_landing_files` (listing + gzip integrity check), which
@@ -255,21 +146,16 @@ def bench_generate(landing: Path, n: int) -> tuple[dict[str, Any], Any]:
         "lines": summary.lines_per_date[day],
         "files": summary.files_written,
         "landed_bytes": landed_bytes,
-        "events_per_second": _rate(summary.events_total, secs),
-        "lines_per_second": _rate(summary.lines_per_date[day], secs),
+        "events_per_second": rate(summary.events_total, secs),
+        "lines_per_second": rate(summary.lines_per_date[day], secs),
     }, summary
 
 
 def bench_ingest(spark, root: Path, landing: Path, summary) -> dict[str, Any]:
-    from reelhouse.config import load_config
     from reelhouse.lake import Lake
     from spark_jobs.ingest import run
 
-    lake_dir = root / "lake"
-    os.environ["REELHOUSE__PATHS__LANDING"] = str(landing)
-    os.environ["REELHOUSE__PATHS__LAKE"] = str(lake_dir)
-    cfg = load_config()
-    assert cfg.lake_engine == "delta-rs" and cfg.paths.lake == str(lake_dir), cfg
+    cfg = lake_config(root, landing)
 
     timer = PhaseTimer()
     lake = Lake(cfg.paths.lake, engine="delta-rs", spark=spark)
@@ -302,7 +188,7 @@ def bench_ingest(spark, root: Path, landing: Path, summary) -> dict[str, Any]:
         "matches_ground_truth": got == expected,
         "ground_truth": expected,
         "message": report.message,
-        "events_per_second": _rate(report.lines_read, secs),
+        "events_per_second": rate(report.lines_read, secs),
         "phases_seconds": phases,
     }
 
@@ -314,7 +200,7 @@ def bench_duckdb(root: Path, landing: Path, lines: int) -> dict[str, Any]:
     out_dir = root / "duckdb"
     out_dir.mkdir()
     out = out_dir / "events.parquet"
-    cols = "{" + ", ".join(f"{_sql_str(k)}: {_sql_str(v)}" for k, v in _DUCKDB_COLUMNS.items()) + "}"
+    cols = "{" + ", ".join(f"{sql_str(k)}: {sql_str(v)}" for k, v in _DUCKDB_COLUMNS.items()) + "}"
     query = f"""
         SELECT
             event_id, event_type,
@@ -323,7 +209,7 @@ def bench_duckdb(root: Path, landing: Path, lines: int) -> dict[str, Any]:
                  ELSE try_cast(event_time AS TIMESTAMPTZ) END AS event_time,
             user_id, video_id, creator_id, play_time_ms, video_duration_ms, hashtags, sound_id,
             caption, upper(region) AS region, platform, app_version, filename AS _source_file
-        FROM read_json({_sql_str(glob)}, format = 'newline_delimited', columns = {cols},
+        FROM read_json({sql_str(glob)}, format = 'newline_delimited', columns = {cols},
                        ignore_errors = true, filename = true)
         WHERE event_id IS NOT NULL
         QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY filename) = 1
@@ -333,7 +219,7 @@ def bench_duckdb(root: Path, landing: Path, lines: int) -> dict[str, Any]:
         con.execute("SET TimeZone = 'UTC'")
         threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
         t0 = time.perf_counter()
-        rows = con.execute(f"COPY ({query}) TO {_sql_str(str(out))} (FORMAT parquet, COMPRESSION snappy)").fetchone()[0]
+        rows = con.execute(f"COPY ({query}) TO {sql_str(str(out))} (FORMAT parquet, COMPRESSION snappy)").fetchone()[0]
         secs = time.perf_counter() - t0
     finally:
         con.close()
@@ -342,15 +228,11 @@ def bench_duckdb(root: Path, landing: Path, lines: int) -> dict[str, Any]:
         "rows_written": int(rows),
         "parquet_bytes": out.stat().st_size,
         "threads": int(threads),
-        "events_per_second": _rate(lines, secs),
+        "events_per_second": rate(lines, secs),
     }
 
 
 # ----------------------------------------------------------------------------- report
-def _fmt_int(n: float) -> str:
-    return f"{n:,.0f}"
-
-
 def format_table(results: list[dict[str, Any]]) -> str:
     header = ["size", "lines", "generate s", "generate ev/s", "ingest s", "ingest ev/s",
               "duckdb s", "duckdb ev/s", "ratio", "balanced"]
@@ -358,27 +240,16 @@ def format_table(results: list[dict[str, Any]]) -> str:
     for r in results:
         g, i, d = r["generate"], r["ingest"], r["duckdb"]
         rows.append([
-            _fmt_int(r["size"]), _fmt_int(g["lines"]), f"{g['seconds']:.1f}", _fmt_int(g["events_per_second"]),
-            f"{i['seconds']:.1f}", _fmt_int(i["events_per_second"]), f"{d['seconds']:.1f}",
-            _fmt_int(d["events_per_second"]), f"{r['ratio']:.1f}x", str(i["balanced"]),
+            fmt_int(r["size"]), fmt_int(g["lines"]), f"{g['seconds']:.1f}", fmt_int(g["events_per_second"]),
+            f"{i['seconds']:.1f}", fmt_int(i["events_per_second"]), f"{d['seconds']:.1f}",
+            fmt_int(d["events_per_second"]), f"{r['ratio']:.1f}x", str(i["balanced"]),
         ])
-    widths = [max(len(row[c]) for row in rows) for c in range(len(header))]
-    lines = ["  ".join(cell.rjust(w) for cell, w in zip(row, widths)) for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return format_rows(rows)
 
 
 def print_report(doc: dict[str, Any]) -> None:
-    m = doc["machine"]
     print()
-    print(f"machine: {m['cpu_count']} cores, {m['memory_gib']} GiB, {m['platform']}")
-    print(f"versions: Python {m['python']}, Spark {m['spark']}, deltalake {m['deltalake']}, duckdb {m['duckdb']}")
-    s = doc["settings"]
-    print(f"spark: {s['spark_master']}, driver memory {s['spark_driver_memory']}, "
-          f"shuffle partitions {s['spark_shuffle_partitions']}; lake engine {s['lake_engine']}")
-    c = doc["code"]
-    dirty = f" + uncommitted changes to {', '.join(c['uncommitted_changes'])}" if c["uncommitted_changes"] else ""
-    print(f"code: commit {c['commit']}{dirty}")
+    print("\n".join(header_lines(doc)))
     print(f"SparkSession start-up (excluded below): {doc['spark_startup_seconds']:.1f} s")
     print()
     print(format_table(doc["results"]))
@@ -386,23 +257,19 @@ def print_report(doc: dict[str, Any]) -> None:
     for r in doc["results"]:
         i = r["ingest"]
         verdict = "meets" if r["meets_target"] else "BELOW"
-        print(f"{_fmt_int(r['size'])} events: ingest kept {_fmt_int(i['rows_kept'])}, duplicates "
-              f"{_fmt_int(i['duplicates_dropped'])}, quarantined {_fmt_int(i['rows_quarantined'])} "
+        print(f"{fmt_int(r['size'])} events: ingest kept {fmt_int(i['rows_kept'])}, duplicates "
+              f"{fmt_int(i['duplicates_dropped'])}, quarantined {fmt_int(i['rows_quarantined'])} "
               f"(matches generator ground truth: {i['matches_ground_truth']}); {verdict} the "
-              f"{_fmt_int(doc['target_events_per_second'])} ev/s target")
+              f"{fmt_int(doc['target_events_per_second'])} ev/s target")
         for name, secs in sorted(i["phases_seconds"].items(), key=lambda kv: -kv[1]):
             print(f"    {secs:8.1f} s  {name}")
     print()
     print("note: " + doc["note"])
     print("note: " + ORDER_NOTE)
-    busy = [(r["size"], step, r[step].get("other_processes_cores"))
-            for r in doc["results"] for step in ("generate", "ingest", "duckdb")]
-    busy = [b for b in busy if b[2] is not None and b[2] >= BUSY_CORES]
-    if busy:
-        worst = max(b[2] for b in busy)
-        print(f"WARNING: other processes on the machine used up to {worst:.1f} cores during "
-              + ", ".join(f"{step} {_fmt_int(n)}" for n, step, _ in busy)
-              + ": those timings are disturbed; re-run on a quiet machine.")
+    warning = contention_warning((f"{step} {fmt_int(r['size'])}", r[step].get("other_processes_cores"))
+                                 for r in doc["results"] for step in ("generate", "ingest", "duckdb"))
+    if warning:
+        print(warning)
     print(f"whole benchmark: {doc['wall_seconds']:.0f} s; results: {doc['out']}")
 
 
@@ -423,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="comma-separated events per day (default: 1000000,5000000)")
     p.add_argument("--quick", action="store_true", help="200k events only (smoke check); overrides --sizes")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON results (default: {DEFAULT_OUT.relative_to(REPO)})")
+    p.add_argument("--no-warmup", action="store_true", help="skip the warm-up ingest (the first size then pays JVM warm-up)")
     p.add_argument("--tmp-dir", default=None, help="where the temporary landing/lake folders go (default: system temp)")
     args = p.parse_args(argv)
     sizes = list(QUICK_SIZES) if args.quick else args.sizes
@@ -430,46 +298,44 @@ def main(argv: list[str] | None = None) -> int:
     wall0 = time.perf_counter()
     code = code_version()  # before anything is imported: what this run measures
     started = datetime.now(timezone.utc)
-    sys.path.insert(0, str(REPO))  # spark_jobs is a folder of applications, not an installed package
-    os.environ["REELHOUSE_ENV"] = "local"
-    os.environ["REELHOUSE__LAKE__ENGINE"] = "delta-rs"
-    os.environ.setdefault("REELHOUSE__SPARK__CONF__spark.driver.memory", DRIVER_MEMORY)
-
-    from reelhouse.config import load_config
-    from reelhouse.spark import get_spark
+    local_env()
 
     tmp_root = Path(tempfile.mkdtemp(prefix="reelhouse-bench-", dir=args.tmp_dir))
-    os.environ["REELHOUSE__PATHS__LANDING"] = str(tmp_root / "landing")
-    os.environ["REELHOUSE__PATHS__LAKE"] = str(tmp_root / "lake")
     spark = None
     results: list[dict[str, Any]] = []
     monitor = CpuMonitor()
     try:
-        cfg = load_config()
-        t0 = time.perf_counter()
-        spark = get_spark(cfg, app_name="reelhouse-bench-ingest")
-        spark.range(1).collect()  # first job: executor threads, codegen set-up
-        startup = time.perf_counter() - t0
-        print(f"SparkSession started in {startup:.1f} s ({cfg.spark.master}, "
-              f"driver memory {spark.conf.get('spark.driver.memory')})", flush=True)
+        cfg = lake_config(tmp_root)
+        spark, startup = start_spark(cfg, "reelhouse-bench-ingest")
+
+        warmup = None
+        if not args.no_warmup:
+            t_w = time.perf_counter()
+            w_root = tmp_root / "warmup"
+            _w_summary = bench_generate(w_root / "landing", WARMUP_EVENTS)[1]
+            t_w = time.perf_counter()
+            bench_ingest(spark, w_root, w_root / "landing", _w_summary)
+            warmup = round(time.perf_counter() - t_w, 1)
+            shutil.rmtree(w_root, ignore_errors=True)
+            print(f"warm-up ingest of {fmt_int(WARMUP_EVENTS)} events: {warmup:.1f} s", flush=True)
 
         for n in sizes:
             root = tmp_root / f"n{n}"
             landing = root / "landing"
-            print(f"[{_fmt_int(n)}] generating ...", flush=True)
+            print(f"[{fmt_int(n)}] generating ...", flush=True)
             s0 = monitor.snapshot()
             gen, summary = bench_generate(landing, n)
             gen["other_processes_cores"] = monitor.other_cores(s0, monitor.snapshot())
-            print(f"[{_fmt_int(n)}] generated {_fmt_int(gen['lines'])} lines in {gen['seconds']:.1f} s; ingesting ...", flush=True)
+            print(f"[{fmt_int(n)}] generated {fmt_int(gen['lines'])} lines in {gen['seconds']:.1f} s; ingesting ...", flush=True)
             s0 = monitor.snapshot()
             ing = bench_ingest(spark, root, landing, summary)
             ing["other_processes_cores"] = monitor.other_cores(s0, monitor.snapshot())
-            print(f"[{_fmt_int(n)}] ingested in {ing['seconds']:.1f} s ({_fmt_int(ing['events_per_second'])} ev/s, "
+            print(f"[{fmt_int(n)}] ingested in {ing['seconds']:.1f} s ({fmt_int(ing['events_per_second'])} ev/s, "
                   f"balanced={ing['balanced']}); DuckDB reference ...", flush=True)
             s0 = monitor.snapshot()
             duck = bench_duckdb(root, landing, ing["lines_read"])
             duck["other_processes_cores"] = monitor.other_cores(s0, monitor.snapshot())
-            print(f"[{_fmt_int(n)}] DuckDB in {duck['seconds']:.1f} s", flush=True)
+            print(f"[{fmt_int(n)}] DuckDB in {duck['seconds']:.1f} s", flush=True)
             results.append({
                 "size": n,
                 "generate": gen,
@@ -486,18 +352,16 @@ def main(argv: list[str] | None = None) -> int:
             "started_at": started.isoformat(timespec="seconds"),
             "wall_seconds": round(time.perf_counter() - wall0, 1),
             "out": str(args.out),
-            "machine": machine_info(),
+            "machine": machine_info(("duckdb",)),
             "code": code,
             "settings": {
                 "landing_date": BENCH_DATE.isoformat(),
                 "seed": SEED,
-                "env": cfg.env,
-                "lake_engine": cfg.lake_engine,
-                "spark_master": cfg.spark.master,
-                "spark_driver_memory": spark.conf.get("spark.driver.memory"),
-                "spark_shuffle_partitions": spark.conf.get("spark.sql.shuffle.partitions"),
+                **spark_settings(spark, cfg),
             },
             "spark_startup_seconds": round(startup, 3),
+            "warmup_seconds": warmup,
+            "warmup_events": None if warmup is None else WARMUP_EVENTS,
             "target_events_per_second": TARGET_EVENTS_PER_SECOND,
             "note": DUCKDB_NOTE,
             "order_note": ORDER_NOTE,
