@@ -414,3 +414,128 @@ OPS_QUALITY_RESULTS = _register(TableSpec(
         _c("ds", DATE, "the date gated (landing date / event date of the validated partitions)", False),
     ),
 ))
+
+
+# ----------------------------------------------------------------------------- features
+# Point-in-time by design: a row of partition ds summarises events up to the end of ds and carries
+# feature_time = ds + 1 day 00:00 UTC, the first instant its values are known. A consumer joining
+# as of time t may only use rows with feature_time <= t (gold.training_examples, Feast).
+_FEATURE_TIME = _c("feature_time", TS, "end of the window summarised (ds + 1 day, 00:00 UTC): the values are known from then on", False)
+_FEATURE_DS = _c("ds", DATE, "the last UTC date of the window summarised", False)
+
+GOLD_USER_DAILY_ACTIVITY = _register(TableSpec(
+    name="gold.user_daily_activity",
+    description="Per date and user: plays, completions, swipe-aways, likes, shares, watch ratio sums — the daily grain user features sum over.",
+    partition_by=("ds",),
+    key=("ds", "user_id"),
+    columns=(
+        _c("user_id", STRING, "the user", False),
+        _c("events", LONG, "events of any type the user produced on ds", False),
+        _c("plays", LONG, "play events", False),
+        _c("plays_with_duration", LONG, "plays whose video duration is known", False),
+        _c("completes", LONG, "plays with play_time_ms >= completion_threshold x duration", False),
+        _c("swipe_aways", LONG, "plays with play_time_ms < swipe_away_ratio x duration", False),
+        _c("watch_ratio_sum", DOUBLE, "sum of min(play_time_ms / duration, watch_ratio_cap) over plays with a known duration", False),
+        _c("likes", LONG, "like events", False),
+        _c("shares", LONG, "share events", False),
+        _FEATURE_DS,
+    ),
+))
+
+GOLD_USER_INTERESTS = _register(TableSpec(
+    name="gold.user_interests",
+    description="Per date and user: decayed hashtag interest scores from completions (+1) and swipe-aways (-1), top K per user.",
+    partition_by=("ds",),
+    key=("ds", "user_id", "hashtag"),
+    columns=(
+        _c("user_id", STRING, "the user", False),
+        _c("hashtag", STRING, "normalised hashtag of videos the user played", False),
+        _c("score", DOUBLE, "decay x yesterday's score + completions - swipe-aways on ds (half-life interest_half_life_days)", False),
+        _c("rank", INT, "1 = the user's strongest interest on ds", False),
+        _FEATURE_DS,
+    ),
+))
+
+GOLD_USER_FEATURES = _register(TableSpec(
+    name="gold.user_features",
+    description="Per date and user: activity over 1/7/28 days, watch ratio, completion/like/share rates, top-K hashtag interests.",
+    partition_by=("ds",),
+    key=("ds", "user_id"),
+    columns=(
+        _c("user_id", STRING, "the user", False),
+        _FEATURE_TIME,
+        _c("events_1d", LONG, "events on ds", False),
+        _c("events_7d", LONG, "events over ds-6 .. ds", False),
+        _c("events_28d", LONG, "events over ds-27 .. ds", False),
+        _c("plays_28d", LONG, "plays over 28 days", False),
+        _c("active_days_28d", INT, "days with any event over 28 days", False),
+        _c("avg_watch_ratio_28d", DOUBLE, "mean capped watch ratio over 28 days' plays with a known duration; NULL without"),
+        _c("completion_rate_28d", DOUBLE, "completes / plays with a known duration over 28 days, in [0, 1]; NULL without"),
+        _c("like_rate_28d", DOUBLE, "likes / plays over 28 days; NULL without plays"),
+        _c("share_rate_28d", DOUBLE, "shares / plays over 28 days; NULL without plays"),
+        _c("top_hashtags", STRINGS, "the user's top-K hashtags by interest score, strongest first"),
+        _c("top_hashtag_scores", pa.list_(pa.field("element", pa.float64())), "their scores, same order"),
+        _FEATURE_DS,
+    ),
+))
+
+GOLD_VIDEO_FEATURES = _register(TableSpec(
+    name="gold.video_features",
+    description="Per date and video active in the last 7 days: age, views over 1 and 7 days, completion/like/share rates, trend score.",
+    partition_by=("ds",),
+    key=("ds", "video_id"),
+    columns=(
+        _c("video_id", STRING, "the video", False),
+        _FEATURE_TIME,
+        _c("creator_id", STRING, "its creator (NULL when the publish event has not arrived)"),
+        _c("video_age_hours", DOUBLE, "hours from published_at to feature_time; NULL when unknown"),
+        _c("video_duration_ms", LONG, "duration (ms) from the publish event"),
+        _c("views_1d", LONG, "plays on ds", False),
+        _c("views_7d", LONG, "plays over ds-6 .. ds", False),
+        _c("impressions_7d", LONG, "impressions over 7 days", False),
+        _c("completion_rate_7d", DOUBLE, "plays-weighted mean of daily completion_rate over 7 days, in [0, 1]; NULL without"),
+        _c("avg_watch_ratio_7d", DOUBLE, "plays-weighted mean of daily avg_watch_ratio over 7 days; NULL without"),
+        _c("like_rate_7d", DOUBLE, "likes / plays over 7 days; NULL without plays"),
+        _c("share_rate_7d", DOUBLE, "shares / plays over 7 days; NULL without plays"),
+        _c("trend_score", DOUBLE, "gold.video_trend_scores.trend_score for region ALL on ds (0 when not scored)", False),
+        _FEATURE_DS,
+    ),
+))
+
+GOLD_CREATOR_FEATURES = _register(TableSpec(
+    name="gold.creator_features",
+    description="Per date and creator with a video published or active in the last 7 days: output, reach and engagement.",
+    partition_by=("ds",),
+    key=("ds", "creator_id"),
+    columns=(
+        _c("creator_id", STRING, "the creator (a user id)", False),
+        _FEATURE_TIME,
+        _c("videos_total", LONG, "videos published before feature_time", False),
+        _c("videos_7d", LONG, "videos published over ds-6 .. ds", False),
+        _c("active_videos_7d", LONG, "videos with any play over 7 days", False),
+        _c("views_7d", LONG, "plays of the creator's videos over 7 days", False),
+        _c("completion_rate_7d", DOUBLE, "plays-weighted completion rate of those plays; NULL without"),
+        _c("like_rate_7d", DOUBLE, "likes / plays over 7 days; NULL without plays"),
+        _c("follows_7d", LONG, "follow events triggered from the creator's videos over 7 days", False),
+        _FEATURE_DS,
+    ),
+))
+
+GOLD_HASHTAG_FEATURES = _register(TableSpec(
+    name="gold.hashtag_features",
+    description="Per date and hashtag active in the last 7 days: views, rates, new videos, trend score and rank.",
+    partition_by=("ds",),
+    key=("ds", "hashtag"),
+    columns=(
+        _c("hashtag", STRING, "normalised hashtag", False),
+        _FEATURE_TIME,
+        _c("views_1d", LONG, "plays of videos with the tag on ds", False),
+        _c("views_7d", LONG, "plays over ds-6 .. ds", False),
+        _c("completion_rate_7d", DOUBLE, "plays-weighted completion rate over 7 days; NULL without"),
+        _c("like_rate_7d", DOUBLE, "likes / plays over 7 days; NULL without plays"),
+        _c("new_videos_7d", LONG, "videos with the tag published over 7 days", False),
+        _c("trend_score", DOUBLE, "gold.hashtag_trend_scores.trend_score for region ALL on ds (0 when not scored)", False),
+        _c("trend_rank", INT, "gold.hashtag_rankings.trend_rank for region ALL on ds; NULL when not in the top N"),
+        _FEATURE_DS,
+    ),
+))

@@ -115,6 +115,22 @@ class QualityConfig:
 
 
 @dataclass(frozen=True)
+class FeaturesConfig:
+    """Feature parameters (``spark_jobs/gold_features.py``).
+
+    ``swipe_away_ratio``: a play shorter than this share of the duration (0..1) is a swipe-away
+    and lowers interest; ``watch_ratio_cap``: watch ratios (loops included) are capped at this
+    before averaging; ``interest_half_life_days``: half-life of a hashtag interest score;
+    ``top_k_interests``: interests kept per user.
+    """
+
+    swipe_away_ratio: float
+    watch_ratio_cap: float
+    interest_half_life_days: float
+    top_k_interests: int
+
+
+@dataclass(frozen=True)
 class Config:
     """The resolved configuration of one environment (``env``)."""
 
@@ -125,6 +141,7 @@ class Config:
     ingest: IngestConfig
     trends: TrendsConfig
     quality: QualityConfig
+    features: FeaturesConfig
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -250,7 +267,7 @@ def load_config(env: str | None = None, *, environ: Mapping[str, str] | None = N
     src = f"{base_path.name}+{overlay.name}"
     raw = _expand(raw, src)
 
-    unknown = set(raw) - {"paths", "lake", "spark", "ingest", "trends", "quality"}
+    unknown = set(raw) - {"paths", "lake", "spark", "ingest", "trends", "quality", "features"}
     if unknown:
         raise ConfigError(f"{src}: unknown top-level key(s) {sorted(unknown)}")
     home = Path(environ.get("REELHOUSE_HOME", PROJECT_ROOT))
@@ -278,6 +295,15 @@ def load_config(env: str | None = None, *, environ: Mapping[str, str] | None = N
             raise ConfigError(f"{src}: key 'quality.{k}' must be > 0, got {v}")
     if quality["min_on_date_share"] > 1 or quality["volume_band"] >= 1:
         raise ConfigError(f"{src}: keys 'quality.min_on_date_share' must be <= 1 and 'quality.volume_band' < 1")
+    feature_types = {"swipe_away_ratio": float, "watch_ratio_cap": float, "interest_half_life_days": float,
+                     "top_k_interests": int}
+    fs = _section(raw, "features", set(feature_types), src)
+    features = {k: _typed(fs[k], t, f"features.{k}", src) for k, t in feature_types.items()}
+    for k, v in features.items():
+        if v <= 0:
+            raise ConfigError(f"{src}: key 'features.{k}' must be > 0, got {v}")
+    if features["swipe_away_ratio"] >= 1:
+        raise ConfigError(f"{src}: key 'features.swipe_away_ratio' must be < 1, got {features['swipe_away_ratio']}")
     engine = _typed(lake["engine"], str, "lake.engine", src)
     if engine not in _ENGINES:
         raise ConfigError(f"{src}: key 'lake.engine' must be one of {_ENGINES}, got {engine!r}")
@@ -306,6 +332,7 @@ def load_config(env: str | None = None, *, environ: Mapping[str, str] | None = N
         ingest=IngestConfig(future_tolerance_seconds=tol, max_quarantine_ratio=ratio),
         trends=TrendsConfig(**trends),
         quality=QualityConfig(**quality),
+        features=FeaturesConfig(**features),
         raw=raw,
     )
 
