@@ -25,7 +25,7 @@ On one generated day of N events (``--events``, default 5M; landing date ``2024-
    Each run is broken down by wrapping functions of :mod:`reelhouse.quality` with timers for its
    duration: ``partition_frame`` (a table's partition, only the suite's columns, delta-rs → pandas),
    ``daily_kpis`` (the one-row KPI frame: reconciliation sums, Delta-log row counts, engagement
-   rates from gold), ``_known_video_ids`` (the referential-integrity parameter), ``schema_check``
+   rates from gold), ``video_in_silver_videos`` (the referential-integrity column), ``schema_check``
    and ``partition_row_counts`` (Delta log only), ``_run_suite`` (the GX checkpoint over a frame),
    ``_gx_context`` (import + context), the context's ``build_data_docs`` and ``write_results``.
    Only the outermost wrapped call counts (the row counts ``daily_kpis`` makes are part of its
@@ -111,7 +111,7 @@ GATE_RUNS = (
 PH_CONTEXT = "GX import + context (_gx_context)"
 PH_LOAD = "load partitions, delta-rs -> pandas (partition_frame)"
 PH_KPIS = "day KPIs (daily_kpis)"
-PH_KNOWN = "known video ids (_known_video_ids)"
+PH_KNOWN = "referential integrity (video_in_silver_videos)"
 PH_LOG = "Delta log: schema + row counts (schema_check, partition_row_counts)"
 PH_GX = "GX validation (_run_suite)"
 PH_DOCS = "Data Docs build"
@@ -190,7 +190,7 @@ def probed_gate(probe: GateProbe) -> Iterator[None]:
         "_gx_context": probe.wrap(PH_CONTEXT, gx_context),
         "partition_frame": probe.wrap(PH_LOAD, q.partition_frame, lambda lake, table, *a, **k: table),
         "daily_kpis": probe.wrap(PH_KPIS, q.daily_kpis, lambda *a, **k: q.KPI_SUITE),
-        "_known_video_ids": probe.wrap(PH_KNOWN, q._known_video_ids, lambda *a, **k: "silver.video_hashtags"),
+        "video_in_silver_videos": probe.wrap(PH_KNOWN, q.video_in_silver_videos, lambda *a, **k: "silver.video_hashtags"),
         "schema_check": probe.wrap(PH_LOG, q.schema_check, lambda lake, table, *a, **k: table),
         "partition_row_counts": probe.wrap(PH_LOG, q.partition_row_counts, lambda lake, table, *a, **k: table),
         "_run_suite": probe.wrap(PH_GX, q._run_suite, run_suite_key),

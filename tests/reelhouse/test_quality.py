@@ -212,7 +212,7 @@ def test_orphan_hashtag_row_blocks(gate):
     rewrite(lake, "silver.video_hashtags", "published_date", add_orphan)
     v = run()
     assert v.status == "block"
-    assert blocked_on(v, "silver.video_hashtags", "expect_column_values_to_be_in_set(column=video_id")
+    assert blocked_on(v, "silver.video_hashtags", "expect_column_values_to_be_in_set(column=video_in_silver_videos")
 
 
 def test_like_rate_drift_warns_and_passes_with_the_warning_recorded(gate):
