@@ -74,6 +74,20 @@ STEPS: dict[str, Step] = {
         ),
         description="daily stats → trend scores (vs a 7-day baseline, decayed), trending videos/hashtags, rankings",
     ),
+    "features": Step(
+        name="features",
+        module="spark_jobs.gold_features",
+        upstream=("trends",),
+        outputs=(
+            "gold.user_daily_activity",
+            "gold.user_interests",
+            "gold.user_features",
+            "gold.video_features",
+            "gold.creator_features",
+            "gold.hashtag_features",
+        ),
+        description="silver + gold stats → point-in-time user, video, creator and hashtag features (feature_time = ds + 1 day)",
+    ),
 }
 
 

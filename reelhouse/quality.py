@@ -501,6 +501,9 @@ def run_gate(
             "on_date": [pd.Timestamp(day)], "latest_event_date": pd.Timestamp(day + timedelta(days=1)),
             "min_on_date_share": q.min_on_date_share,
             "top_n": config.trends.top_n,
+            "top_k_interests": config.features.top_k_interests,
+            # point-in-time: every feature row of ds is stamped with the end of ds
+            "feature_time": [pd.Timestamp(datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc))],
             "max_quarantine_ratio": config.ingest.max_quarantine_ratio,
         }
         if table == "silver.video_hashtags":

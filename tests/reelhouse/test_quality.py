@@ -262,3 +262,14 @@ def test_schema_drift_is_caught_from_the_delta_log(tmp_path):
     ok = Lake(str(tmp_path / "other"))
     ok.ensure(spec.name)
     assert schema_check(ok, spec.name, spec.name, ok.version(spec.name)).success
+
+
+def test_feature_row_stamped_in_the_future_blocks(gate):
+    """Point-in-time: a feature row of ds must be known at ds + 1 day, not later."""
+    lake, _, run = gate
+    later = dt.datetime.combine(DAY + dt.timedelta(days=2), dt.time(), tzinfo=dt.timezone.utc)
+    rewrite(lake, "gold.video_features", "ds",
+            lambda t: set_column(t, "feature_time", [later if i == 0 else v for i, v in enumerate(t["feature_time"].to_pylist())]))
+    v = run()
+    assert v.status == "block"
+    assert blocked_on(v, "gold.video_features", "expect_column_values_to_be_in_set(column=feature_time")
