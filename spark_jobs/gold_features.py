@@ -44,14 +44,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from reelhouse.config import Config
     from reelhouse.lake import Lake
 
-OUTPUTS = (
-    "gold.user_daily_activity",
-    "gold.user_interests",
-    "gold.user_features",
-    "gold.video_features",
-    "gold.creator_features",
-    "gold.hashtag_features",
-)
+from reelhouse.pipeline import STEPS  # noqa: E402
+
+#: the tables this step writes, as registered in reelhouse.pipeline.STEPS (the DAG's Asset outlets)
+OUTPUTS = STEPS["features"].outputs
 ALL_REGIONS = "ALL"
 
 
