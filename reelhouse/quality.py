@@ -249,8 +249,8 @@ def daily_kpis(
     lines = int(pc.sum(recon["lines_read"]).as_py() or 0)
     quarantined = int(pc.sum(recon["rows_quarantined"]).as_py() or 0)
     kept = int(pc.sum(recon["rows_kept"]).as_py() or 0)
-    silver_rows = sum(partition_row_counts(lake, "silver.events", "landing_date",
-                                           version=versions.get("silver.events")).get(d, 0) for d in [day])
+    silver_rows = partition_row_counts(lake, "silver.events", "landing_date",
+                                       version=versions.get("silver.events")).get(day, 0)
     quarantine_rows = partition_row_counts(lake, "quarantine.events", "landing_date",
                                            version=versions.get("quarantine.events")).get(day, 0)
     window = [day - timedelta(days=k) for k in range(0, q.window_days + 1)]
