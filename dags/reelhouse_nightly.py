@@ -47,6 +47,12 @@ task without retrying (the failing expectations are in its log), so nothing belo
 feature store, the retrain, the dbt marts — hangs below `gate_passed`, whose Asset
 `reelhouse.gate_passed` also schedules the DAGs that consume a gated day.
 
+**Online store** (`publish_online_features`, below `gate_passed`): the date's rows of the gold
+feature tables go to the Feast online store (SQLite embedded, Redis in production, from `conf/`),
+readable with Feast's `get_online_features` (feature service `ranking`). A value is never
+replaced by an older feature_time; entities not republished within their view's TTL are removed.
+Each view's rows, writes, skips and expiries land in `ops.online_publishes`.
+
 **Runs one at a time** (`max_active_runs=1`): a date's deduplication reads what earlier dates
 ingested. Backfill: `airflow backfill create --dag-id reelhouse_nightly --from-date … --to-date …`
 or `reelhouse backfill --start … --end …`.
@@ -61,7 +67,7 @@ _conf = {k: v for k, v in _cfg.spark.conf.items()}
 
 with DAG(
     dag_id="reelhouse_nightly",
-    description="landing → bronze → silver (→ gold, gate, publish in later steps), one UTC day per run",
+    description="landing → bronze → silver → gold → quality gate → online feature store, one UTC day per run",
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
     start_date=pendulum.datetime(2020, 1, 1, tz="UTC"),
     catchup=False,
@@ -124,3 +130,23 @@ with DAG(
     )
     leaves = [name for name in STEPS if not any(name in s.upstream for s in STEPS.values())]
     [tasks[name] for name in leaves] >> gate >> gate_passed
+
+    @task(
+        task_id="publish_online_features",
+        doc_md="The date's gold feature rows → the online feature store (Feast; SQLite or Redis per conf). "
+               "Newer feature_time wins; entities past their TTL are removed; recorded in ops.online_publishes.",
+        outlets=[Asset(name="ops.online_publishes", uri=asset_uri("ops.online_publishes", _cfg.paths.lake))],
+    )
+    def publish_online_features(ds: str | None = None) -> dict:
+        from datetime import date
+
+        from reelhouse.config import get_config
+        from reelhouse.lake import Lake
+        from reelhouse.online_store import publish
+
+        cfg = get_config()
+        report = publish(Lake.from_config(cfg), cfg, date.fromisoformat(ds), log=lambda m: print(m, flush=True))
+        print(report.summary(), flush=True)
+        return {"rows": report.rows, "seconds": round(report.seconds, 2), "store": report.store}
+
+    gate_passed >> publish_online_features()

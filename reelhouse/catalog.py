@@ -539,3 +539,26 @@ GOLD_HASHTAG_FEATURES = _register(TableSpec(
         _FEATURE_DS,
     ),
 ))
+
+
+# ----------------------------------------------------------------------------- online store
+OPS_ONLINE_PUBLISHES = _register(TableSpec(
+    name="ops.online_publishes",
+    description="Every publish of a date's feature rows to the online store: per feature view, rows read, written, skipped as older, expired.",
+    partition_by=("ds",),
+    key=("ds", "feature_view"),
+    columns=(
+        _c("feature_view", STRING, "Feast feature view (feature_repo/definitions.py)", False),
+        _c("source_table", STRING, "the gold table it serves", False),
+        _c("source_version", LONG, "Delta version of the gold table that was read; NULL when it did not exist"),
+        _c("store", STRING, "sqlite | redis", False),
+        _c("rows", LONG, "rows of the date's partition", False),
+        _c("written", LONG, "entities written (feature_time not older than the one already served)", False),
+        _c("skipped_older", LONG, "entities left alone because a newer feature_time was already published", False),
+        _c("expired", LONG, "entities removed: feature_time older than the newest published minus the view's TTL", False),
+        _c("seconds", DOUBLE, "wall time of the view's publish (s)", False),
+        _c("published_at", TS, "when the publish finished (UTC)", False),
+        _c("run_id", STRING, "publish run id", False),
+        _c("ds", DATE, "the date published (gold partition ds)", False),
+    ),
+))

@@ -9,11 +9,14 @@
     reelhouse tables                                           # per-table versions, rows, files
     reelhouse history silver.events
     reelhouse gate --date 2024-06-01                            # quality verdict (exit 3 = block)
+    reelhouse features publish --date 2024-06-01               # gated features → online store
+    reelhouse features get --user u_1 --video v_2              # what the online store serves
     reelhouse demo                                             # generate a week + run it + summary
 
 Configuration comes from ``conf/`` (``REELHOUSE_ENV`` picks the overlay). Exit codes: 0 ok, 1 a
 step reported a reconciliation mismatch, 2 bad arguments or configuration, 3 the quality gate
-blocked a date (``run``/``backfill``/``demo`` gate every date they run in full).
+blocked a date (``run``/``backfill``/``demo`` gate every date they run in full, and publish the
+ones that pass to the online store), 4 ``features publish`` refused a date the gate did not pass.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Sequence
 
 
 EXIT_GATE_BLOCKED = 3
+EXIT_NOT_GATED = 4
 
 
 def _date(s: str) -> date:
@@ -73,6 +77,19 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--no-docs", action="store_true", help="skip the Great Expectations Data Docs update")
     q.add_argument("--no-record", action="store_true", help="do not write ops.quality_results")
 
+    f = sub.add_parser("features", help="the online feature store (Feast): publish a date, read what it serves")
+    fsub = f.add_subparsers(dest="features_command", required=True)
+    fp = fsub.add_parser("publish", help="publish a gated date's gold feature rows to the online store")
+    fp.add_argument("--date", type=_date, required=True)
+    fp.add_argument("--views", type=_steps, default=None, help="comma-separated feature views (default: all)")
+    fp.add_argument("--skip-gate-check", action="store_true", help="publish even without a pass/warn gate verdict")
+    fg = fsub.add_parser("get", help="print what the online store serves for the given entities (JSON)")
+    fg.add_argument("--user", help="user_id")
+    fg.add_argument("--video", help="video_id (its creator's features come along)")
+    fg.add_argument("--creator", help="creator_id")
+    fg.add_argument("--hashtag", help="normalised hashtag")
+    fsub.add_parser("apply", help="apply feature_repo/ definitions to the Feast registry and online store")
+
     sub.add_parser("tables", help="per-table summary: version, rows, files, path")
 
     h = sub.add_parser("history", help="commit history of a table")
@@ -115,6 +132,20 @@ def _gate(cfg, day: date, *, docs: bool = True, record: bool = True) -> int:
     return EXIT_GATE_BLOCKED if verdict.status == "block" else 0
 
 
+def _publish(cfg, day: date, *, views=None, require_gate: bool = True) -> int:
+    """Publish ``day``'s features to the online store; 4 when the gate did not pass, else 0."""
+    from reelhouse.lake import Lake
+    from reelhouse.online_store import GateNotPassedError, publish
+
+    try:
+        report = publish(Lake.from_config(cfg), cfg, day, views=views, require_gate=require_gate)
+    except GateNotPassedError as exc:
+        print(f"not published: {exc}", file=sys.stderr)
+        return EXIT_NOT_GATED
+    print(report.summary(), flush=True)
+    return 0
+
+
 def _run_dates(dates: Sequence[date], steps: Sequence[str] | None) -> int:
     from reelhouse.config import get_config
     from reelhouse.lake import Lake
@@ -132,8 +163,10 @@ def _run_dates(dates: Sequence[date], steps: Sequence[str] | None) -> int:
         if steps is None:  # the whole nightly: gate it like the DAG does
             if getattr(reports.get("ingest"), "files", 1) == 0:
                 print(f"[gate {d}] skipped: no landing files for this date", flush=True)
+            elif _gate(cfg, d) == EXIT_GATE_BLOCKED:
+                blocked = True
             else:
-                blocked |= _gate(cfg, d) == EXIT_GATE_BLOCKED
+                _publish(cfg, d)
     print(f"done: {len(dates)} date(s) in {time.time() - t0:.1f}s; lake at {cfg.paths.lake}")
     print_tables(Lake.from_config(cfg, spark))
     return 1 if failed else (EXIT_GATE_BLOCKED if blocked else 0)
@@ -191,6 +224,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_dates(dates, args.steps)
         if args.command == "gate":
             return _gate(cfg, args.date, docs=not args.no_docs, record=not args.no_record)
+        if args.command == "features":
+            from reelhouse.online_store import OnlineStoreError
+
+            try:
+                if args.features_command == "publish":
+                    return _publish(cfg, args.date, views=args.views, require_gate=not args.skip_gate_check)
+                if args.features_command == "apply":
+                    from reelhouse.online_store import feature_store
+
+                    store = feature_store(cfg, apply=True)
+                    print(f"applied: {', '.join(fv.name for fv in store.list_feature_views())} "
+                          f"({cfg.online_store.type}, project {cfg.online_store.project})")
+                    return 0
+                if not any([args.user, args.video, args.creator, args.hashtag]):
+                    print("features get needs at least one of --user, --video, --creator, --hashtag", file=sys.stderr)
+                    return 2
+                from reelhouse.online_store import online_features
+
+                got = online_features(cfg, user_id=args.user, video_id=args.video, creator_id=args.creator,
+                                      hashtag=args.hashtag)
+                print(json.dumps(got, indent=2, ensure_ascii=False, default=str))
+                return 0
+            except OnlineStoreError as exc:
+                print(f"online store error: {exc}", file=sys.stderr)
+                return 1
         if args.command == "tables":
             from reelhouse.lake import Lake
 

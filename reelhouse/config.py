@@ -131,6 +131,30 @@ class FeaturesConfig:
 
 
 @dataclass(frozen=True)
+class OnlineStoreConfig:
+    """The online feature store the publish step writes (``reelhouse/online_store.py``).
+
+    ``type``: ``sqlite`` (embedded default, a file) or ``redis`` (production); ``project``: the
+    Feast project (part of every Redis key and SQLite table name); ``path``: the SQLite file and
+    ``registry``: Feast's registry file (both relative to the lake root unless absolute or a URI);
+    ``connection_string``: Redis ``host:port[,db=N][,password=…]`` (Feast's format);
+    ``key_ttl_seconds``: optional wall-clock expiry (seconds) Redis sets on every key written,
+    0 = none (Feast's option of the same name); ``ttl_days``: per feature view, how long (days of
+    event time) a value stays servable after the newest published feature_time — older entities
+    are removed by the publish step; ``batch_rows``: entities per Redis round trip.
+    """
+
+    type: Literal["sqlite", "redis"]
+    project: str
+    path: str
+    registry: str
+    connection_string: str
+    key_ttl_seconds: int
+    ttl_days: Mapping[str, float]
+    batch_rows: int
+
+
+@dataclass(frozen=True)
 class Config:
     """The resolved configuration of one environment (``env``)."""
 
@@ -142,6 +166,7 @@ class Config:
     trends: TrendsConfig
     quality: QualityConfig
     features: FeaturesConfig
+    online_store: OnlineStoreConfig
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -267,7 +292,7 @@ def load_config(env: str | None = None, *, environ: Mapping[str, str] | None = N
     src = f"{base_path.name}+{overlay.name}"
     raw = _expand(raw, src)
 
-    unknown = set(raw) - {"paths", "lake", "spark", "ingest", "trends", "quality", "features"}
+    unknown = set(raw) - {"paths", "lake", "spark", "ingest", "trends", "quality", "features", "online_store"}
     if unknown:
         raise ConfigError(f"{src}: unknown top-level key(s) {sorted(unknown)}")
     home = Path(environ.get("REELHOUSE_HOME", PROJECT_ROOT))
@@ -304,6 +329,7 @@ def load_config(env: str | None = None, *, environ: Mapping[str, str] | None = N
             raise ConfigError(f"{src}: key 'features.{k}' must be > 0, got {v}")
     if features["swipe_away_ratio"] >= 1:
         raise ConfigError(f"{src}: key 'features.swipe_away_ratio' must be < 1, got {features['swipe_away_ratio']}")
+    online_store = _online_store(raw, src)
     engine = _typed(lake["engine"], str, "lake.engine", src)
     if engine not in _ENGINES:
         raise ConfigError(f"{src}: key 'lake.engine' must be one of {_ENGINES}, got {engine!r}")
@@ -333,7 +359,40 @@ def load_config(env: str | None = None, *, environ: Mapping[str, str] | None = N
         trends=TrendsConfig(**trends),
         quality=QualityConfig(**quality),
         features=FeaturesConfig(**features),
+        online_store=online_store,
         raw=raw,
+    )
+
+
+def _online_store(raw: Mapping[str, Any], src: str) -> OnlineStoreConfig:
+    keys = {"type", "project", "path", "registry", "connection_string", "key_ttl_seconds", "ttl_days", "batch_rows"}
+    os_ = _section(raw, "online_store", keys, src)
+    kind = _typed(os_["type"], str, "online_store.type", src)
+    if kind not in ("sqlite", "redis"):
+        raise ConfigError(f"{src}: key 'online_store.type' must be 'sqlite' or 'redis', got {kind!r}")
+    project = _typed(os_["project"], str, "online_store.project", src)
+    if not re.fullmatch(r"[A-Za-z0-9_]+", project):
+        raise ConfigError(f"{src}: key 'online_store.project' must be letters, digits and '_', got {project!r}")
+    ttl = os_["ttl_days"]
+    if not isinstance(ttl, Mapping) or not ttl:
+        raise ConfigError(f"{src}: key 'online_store.ttl_days' must be a mapping feature view -> days")
+    ttl_days = {str(k): _typed(v, float, f"online_store.ttl_days.{k}", src) for k, v in ttl.items()}
+    for k, v in ttl_days.items():
+        if v <= 0:
+            raise ConfigError(f"{src}: key 'online_store.ttl_days.{k}' must be > 0, got {v}")
+    key_ttl = _typed(os_["key_ttl_seconds"], int, "online_store.key_ttl_seconds", src)
+    batch = _typed(os_["batch_rows"], int, "online_store.batch_rows", src)
+    if key_ttl < 0 or batch <= 0:
+        raise ConfigError(f"{src}: keys 'online_store.key_ttl_seconds' must be >= 0 and 'online_store.batch_rows' > 0")
+    return OnlineStoreConfig(
+        type=kind,  # type: ignore[arg-type]
+        project=project,
+        path=_typed(os_["path"], str, "online_store.path", src),
+        registry=_typed(os_["registry"], str, "online_store.registry", src),
+        connection_string=_typed(os_["connection_string"], str, "online_store.connection_string", src),
+        key_ttl_seconds=key_ttl,
+        ttl_days=ttl_days,
+        batch_rows=batch,
     )
 
 

@@ -418,6 +418,8 @@ class Lake:
             raise ValueError("app_id and app_version go together")
         if mode == "overwrite_partitions" and not partitions:
             raise ValueError("mode='overwrite_partitions' needs partitions={col: [values]}")
+        if mode != "overwrite_partitions" and partitions:
+            raise ValueError(f"partitions= only goes with mode='overwrite_partitions' (mode={mode!r} would ignore it)")
         filters = _filters(spec, partitions) if mode == "overwrite_partitions" else None
         df = self._conform(df, spec)
         self.ensure(name)
@@ -537,6 +539,9 @@ class Lake:
         if mode == "overwrite_partitions" and not partitions:
             self.discard(staged)
             raise ValueError("mode='overwrite_partitions' needs partitions={col: [values]}")
+        if mode != "overwrite_partitions" and partitions:
+            self.discard(staged)
+            raise ValueError(f"partitions= only goes with mode='overwrite_partitions' (mode={mode!r} would ignore it)")
         filters = _filters(spec, partitions) if mode == "overwrite_partitions" else None
         if app_id is not None:
             done = self.transaction_version(spec.name, app_id)

@@ -28,7 +28,7 @@ def test_one_spark_submit_task_per_step(dag):
 
     from reelhouse.pipeline import STEPS
 
-    assert set(dag.task_ids) == set(STEPS) | {"quality_gate", "gate_passed"}
+    assert set(dag.task_ids) == set(STEPS) | {"quality_gate", "gate_passed", "publish_online_features"}
     for step in STEPS.values():
         t = dag.get_task(step.name)
         assert isinstance(t, SparkSubmitOperator)
@@ -53,6 +53,13 @@ def test_gate_sits_between_gold_and_publish(dag):
     assert {o.name for o in gate.outlets} == {"ops.quality_results"}
     assert {o.name for o in dag.get_task("gate_passed").outlets} == {"reelhouse.gate_passed"}
     assert "Quality gate" in dag.doc_md
+
+
+def test_online_store_publish_hangs_below_the_gate(dag):
+    publish = dag.get_task("publish_online_features")
+    assert {u.task_id for u in publish.upstream_list} == {"gate_passed"}
+    assert {o.name for o in publish.outlets} == {"ops.online_publishes"}
+    assert "Online store" in dag.doc_md
 
 
 def test_dag_file_is_thin():

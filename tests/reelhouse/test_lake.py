@@ -232,3 +232,16 @@ def test_write_arrow_overwrites_partitions_without_spark(tmp_path):
         lake.write_arrow(recon(d1, ["z"]), spec.name, mode="overwrite_partitions", partitions={"landing_date": [d2]})
     assert lake.read_arrow(spec.name).num_rows == 4
     assert not os.path.exists(os.path.join(lake.path(spec.name), "_staging"))  # refused write left nothing
+
+
+def test_partitions_without_overwrite_partitions_is_refused(tmp_path):
+    import pyarrow as pa
+
+    from reelhouse.catalog import get_table
+    from reelhouse.lake import Lake
+
+    spec = get_table("ops.online_publishes")
+    empty = spec.arrow_schema().empty_table()
+    with pytest.raises(ValueError, match="only goes with mode='overwrite_partitions'"):
+        Lake(str(tmp_path)).write_arrow(empty, spec.name, mode="overwrite", partitions={"ds": ["2024-06-01"]})
+    assert isinstance(empty, pa.Table)

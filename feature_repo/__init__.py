@@ -1,0 +1,1 @@
+"""Feast definitions of reelhouse's online features (see ``definitions.py``)."""
