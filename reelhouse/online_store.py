@@ -22,7 +22,7 @@ module puts the gated gold feature rows of a date there, in Feast's own storage 
   * **SQLite**: one ``INSERT … ON CONFLICT DO UPDATE … WHERE excluded.event_ts >= event_ts`` per
     feature value into Feast's table ``<project>_<view>``.
 
-  Then it expires entities whose published feature_time is older than the newest published one
+  Then it expires entities whose published feature_time is older than the date's feature_time
   minus the view's TTL (``online_store.ttl_days``), and records one row per view in
   ``ops.online_publishes``.
 
@@ -653,8 +653,8 @@ def publish(
     replaced); ``apply``: apply the Feast definitions first (creates registry and SQLite tables).
 
     Never writes a value older than the one already served (per entity, by feature_time); after
-    writing, removes entities whose feature_time is older than the newest published feature_time
-    minus the view's TTL. Raises :class:`GateNotPassedError` before writing anything when the gate
+    writing, removes entities whose feature_time is older than this date's feature_time minus the
+    view's TTL (so republishing an older date removes no more than its own night did). Raises :class:`GateNotPassedError` before writing anything when the gate
     did not pass, :class:`OnlineStoreError` on a store failure (rerunning completes the date),
     ``KeyError`` for an unknown view.
     """

@@ -89,6 +89,64 @@ def test_gate_passes_good_days_and_blocks_the_bad_one_before_publish(airflow_run
     assert verdicts == {**{d: "pass" for d in DAYS}, BAD_DAY: "block"}
 
 
+def test_gated_days_are_published_and_feast_serves_the_gold_values(airflow_run, monkeypatch):
+    """The DAG published every good day to the embedded SQLite store; the bad day published nothing.
+    The last good day, published again into the real Redis, serves the same values."""
+    import uuid
+
+    import numpy as np
+
+    from feature_repo.definitions import VIEWS, feature_columns
+    from reelhouse.config import load_config
+    from reelhouse.lake import Lake
+    from reelhouse.online_store import feature_store, publish
+
+    lake_root, _, logs = airflow_run
+    for day in DAYS:
+        assert "end task task_id=publish_online_features" in logs[day], logs[day][-3000:]
+    assert "end task task_id=publish_online_features" not in logs[BAD_DAY]
+    lake = Lake(str(lake_root))
+    pubs = lake.read_pandas("ops.online_publishes")
+    assert sorted(set(pubs.ds)) == DAYS and (pubs.rows > 0).all()
+    monkeypatch.setenv("REELHOUSE__PATHS__LAKE", str(lake_root))
+    last = DAYS[-1]
+    project = f"rh_it_{uuid.uuid4().hex[:8]}"
+    stores = {"sqlite": load_config("test")}
+    monkeypatch.setenv("REELHOUSE__ONLINE_STORE__TYPE", "redis")
+    monkeypatch.setenv("REELHOUSE__ONLINE_STORE__PROJECT", project)
+    stores["redis"] = load_config("test")
+    report = publish(lake, stores["redis"], last)
+    assert report.rows == int(pubs[pubs.ds == last].rows.sum())
+    rng = np.random.default_rng(0)
+    try:
+        for name, cfg in stores.items():
+            store = feature_store(cfg, apply=False)
+            for view, spec in VIEWS.items():
+                gold = lake.read_pandas(spec.table, where={"ds": last})
+                sample = gold.iloc[rng.choice(len(gold), min(25, len(gold)), replace=False)]
+                feats = [c for c, _ in feature_columns(view)]
+                got = store.get_online_features(features=[f"{view}:{c}" for c in feats],
+                                                entity_rows=[{spec.join_key: k} for k in sample[spec.join_key]]).to_dict()
+                for c in feats:
+                    want = [None if v is None or (isinstance(v, float) and v != v) else
+                            (list(v) if isinstance(v, np.ndarray) else v) for v in sample[c].tolist()]
+                    want = [None if w is not None and not isinstance(w, (list, str)) and pd_isna(w) else w for w in want]
+                    assert got[c] == want, (name, view, c)
+    finally:
+        import redis
+
+        client = redis.Redis()
+        keys = [*client.scan_iter(match=f"*{project}", count=10_000), *client.scan_iter(match=f"reelhouse:{project}:*")]
+        if keys:
+            client.delete(*keys)
+
+
+def pd_isna(v) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(v))
+
+
 def test_reconciliation_is_exact_and_matches_ground_truth(airflow_run):
     lake_root, truth, _ = airflow_run
     from reelhouse.lake import Lake
