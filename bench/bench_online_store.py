@@ -253,7 +253,7 @@ def main(argv=None) -> int:
     print(f"machine: {m['cpu_count']} cores, {m['memory_gib']} GiB; Redis {doc['redis_server']}; "
           f"code {code['commit']}{' (+ uncommitted)' if code['uncommitted_changes'] else ''}")
     print(f"gold.video_features partition: {fmt_int(args.rows)} rows, 12 features (written in {result['prepare_seconds']} s)\n")
-    rows = [["path", "rows", "seconds", "rows/s", "Redis CPU s", "Python CPU s", "other cores"]]
+    rows = [["path", "rows", "seconds", "rows/s", "Redis CPU s", "Python CPU s", "other cores (incl. Redis)"]]
     for name in ("project", "feast"):
         if name in result:
             r = result[name]
