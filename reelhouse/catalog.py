@@ -562,3 +562,74 @@ OPS_ONLINE_PUBLISHES = _register(TableSpec(
         _c("ds", DATE, "the date published (gold partition ds)", False),
     ),
 ))
+
+
+# ----------------------------------------------------------------------------- training data
+# Every feature is joined point-in-time: the latest row of its gold feature table whose feature_time
+# is at or before the impression (within the view's online TTL, as the online store would serve it).
+_USER_FEATURES = ("events_7d", "events_28d", "plays_28d", "active_days_28d", "avg_watch_ratio_28d",
+                  "completion_rate_28d", "like_rate_28d", "share_rate_28d")
+_VIDEO_FEATURES = ("video_age_hours", "video_duration_ms", "views_1d", "views_7d", "impressions_7d",
+                   "completion_rate_7d", "avg_watch_ratio_7d", "like_rate_7d", "share_rate_7d", "trend_score")
+_CREATOR_FEATURES = ("videos_total", "views_7d", "completion_rate_7d", "like_rate_7d", "follows_7d")
+
+
+def _prefixed(prefix: str, source: str, names: tuple[str, ...]) -> tuple[Column, ...]:
+    spec = TABLES[source]
+    cols = {c.name: c for c in spec.columns}
+    return tuple(_c(f"{prefix}_{n}" if not n.startswith(prefix) else n, cols[n].type,
+                    f"{source}.{n} as of the impression (NULL: no row within the TTL)") for n in names)
+
+
+GOLD_TRAINING_EXAMPLES = _register(TableSpec(
+    name="gold.training_examples",
+    description="One row per impression (plus optional sampled negatives): labels from what followed it, features as of the impression time.",
+    partition_by=("ds",),
+    key=("example_id",),
+    columns=(
+        _c("example_id", STRING, "the impression's event_id; sampled negatives: 'neg:' + the impression it was drawn from", False),
+        _c("impression_time", TS, "when the impression happened (UTC); features are as of this instant", False),
+        _c("user_id", STRING, "the viewer", False),
+        _c("video_id", STRING, "the video shown", False),
+        _c("creator_id", STRING, "the video's creator (silver.videos; NULL when unknown)"),
+        _c("is_sampled_negative", BOOL, "a random (user, video) pair not shown: every label 0", False),
+        _c("play_time_ms", LONG, "longest play of the video within label_window_seconds after the impression (ms); NULL without a play"),
+        _c("label_play", INT, "1 when a play followed the impression within the label window", False),
+        _c("label_complete", INT, "1 when a play reached completion_threshold (0.9) x video_duration_ms", False),
+        _c("label_like", INT, "1 when a like followed within the label window", False),
+        _c("label_long_view", INT, "1 when a play lasted at least training.long_view_ms", False),
+        *_prefixed("user", "gold.user_features", _USER_FEATURES),
+        *_prefixed("video", "gold.video_features", _VIDEO_FEATURES),
+        *_prefixed("creator", "gold.creator_features", _CREATOR_FEATURES),
+        _c("user_video_interest", DOUBLE, "sum of the user's hashtag interest scores (gold.user_interests, as of the impression) over the video's hashtags; 0 when none", False),
+        _c("user_video_interest_max", DOUBLE, "the largest of those scores; 0 when none", False),
+        _c("is_new_user", BOOL, "no gold.user_features row within the TTL before the impression", False),
+        _c("is_new_video", BOOL, "published less than 24 h before the impression, or no video features yet", False),
+        _c("is_trending_video", BOOL, "in gold.trending_videos (region ALL) of the day before", False),
+        _c("user_feature_time", TS, "feature_time of the user_features row used (NULL: none)"),
+        _c("video_feature_time", TS, "feature_time of the video_features row used (NULL: none)"),
+        _c("ds", DATE, "UTC date of the impression", False),
+    ),
+))
+
+ML_DATASET_MANIFESTS = _register(TableSpec(
+    name="ml.dataset_manifests",
+    description="One row per dataset build: the Delta version of every input, row counts, label rates, time range, seed, content hash.",
+    partition_by=("ds",),
+    key=("build_id",),
+    columns=(
+        _c("build_id", STRING, "unique id of the build", False),
+        _c("dataset", STRING, "the table built (gold.training_examples)", False),
+        _c("dataset_version", LONG, "Delta version of the dataset table the build committed", False),
+        _c("rows", LONG, "rows written for ds", False),
+        _c("content_sha256", STRING, "SHA-256 of the partition's rows in example_id order (Arrow IPC): what a rebuild must reproduce", False),
+        _c("inputs_json", STRING, "JSON: input table -> Delta version read", False),
+        _c("label_rates_json", STRING, "JSON: label -> share of rows with label 1", False),
+        _c("time_min", TS, "earliest impression_time", False),
+        _c("time_max", TS, "latest impression_time", False),
+        _c("seed", LONG, "negative-sampling seed", False),
+        _c("manifest_json", STRING, "the whole manifest (also written as JSON under <lake>/_manifests/)", False),
+        _c("created_at", TS, "when the build ran (UTC)", False),
+        _c("ds", DATE, "the date built", False),
+    ),
+))

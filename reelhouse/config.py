@@ -131,6 +131,23 @@ class FeaturesConfig:
 
 
 @dataclass(frozen=True)
+class TrainingConfig:
+    """Training-dataset parameters (``spark_jobs/gold_training_examples.py``).
+
+    ``label_window_seconds``: events of the same user and video up to this long after an
+    impression (and before the next impression of that pair) are its outcome; ``long_view_ms``:
+    a play at least this long (ms) is a long view; ``negative_ratio``: sampled negatives per
+    impression (0 = none; random videos the user was not shown, every label 0); ``seed``: the
+    sampling seed (sampling hashes ids with it, so a rebuild draws the same pairs).
+    """
+
+    label_window_seconds: int
+    long_view_ms: int
+    negative_ratio: float
+    seed: int
+
+
+@dataclass(frozen=True)
 class OnlineStoreConfig:
     """The online feature store the publish step writes (``reelhouse/online_store.py``).
 
@@ -167,6 +184,7 @@ class Config:
     quality: QualityConfig
     features: FeaturesConfig
     online_store: OnlineStoreConfig
+    training: TrainingConfig
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -292,7 +310,7 @@ def load_config(env: str | None = None, *, environ: Mapping[str, str] | None = N
     src = f"{base_path.name}+{overlay.name}"
     raw = _expand(raw, src)
 
-    unknown = set(raw) - {"paths", "lake", "spark", "ingest", "trends", "quality", "features", "online_store"}
+    unknown = set(raw) - {"paths", "lake", "spark", "ingest", "trends", "quality", "features", "online_store", "training"}
     if unknown:
         raise ConfigError(f"{src}: unknown top-level key(s) {sorted(unknown)}")
     home = Path(environ.get("REELHOUSE_HOME", PROJECT_ROOT))
@@ -330,6 +348,14 @@ def load_config(env: str | None = None, *, environ: Mapping[str, str] | None = N
     if features["swipe_away_ratio"] >= 1:
         raise ConfigError(f"{src}: key 'features.swipe_away_ratio' must be < 1, got {features['swipe_away_ratio']}")
     online_store = _online_store(raw, src)
+    training_types = {"label_window_seconds": int, "long_view_ms": int, "negative_ratio": float, "seed": int}
+    ts_ = _section(raw, "training", set(training_types), src)
+    training = {k: _typed(ts_[k], t, f"training.{k}", src) for k, t in training_types.items()}
+    for k in ("label_window_seconds", "long_view_ms"):
+        if training[k] <= 0:
+            raise ConfigError(f"{src}: key 'training.{k}' must be > 0, got {training[k]}")
+    if training["negative_ratio"] < 0:
+        raise ConfigError(f"{src}: key 'training.negative_ratio' must be >= 0, got {training['negative_ratio']}")
     engine = _typed(lake["engine"], str, "lake.engine", src)
     if engine not in _ENGINES:
         raise ConfigError(f"{src}: key 'lake.engine' must be one of {_ENGINES}, got {engine!r}")
@@ -360,6 +386,7 @@ def load_config(env: str | None = None, *, environ: Mapping[str, str] | None = N
         quality=QualityConfig(**quality),
         features=FeaturesConfig(**features),
         online_store=online_store,
+        training=TrainingConfig(**training),
         raw=raw,
     )
 

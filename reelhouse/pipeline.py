@@ -88,6 +88,13 @@ STEPS: dict[str, Step] = {
         ),
         description="silver + gold stats → point-in-time user, video, creator and hashtag features (feature_time = ds + 1 day)",
     ),
+    "training_examples": Step(
+        name="training_examples",
+        module="spark_jobs.gold_training_examples",
+        upstream=("features",),
+        outputs=("gold.training_examples", "ml.dataset_manifests"),
+        description="impressions of ds → labels + features as of the impression time (point-in-time), manifest",
+    ),
 }
 
 

@@ -47,7 +47,7 @@ def test_gate_sits_between_gold_and_publish(dag):
 
     gate = dag.get_task("quality_gate")
     leaves = {n for n in STEPS if not any(n in s.upstream for s in STEPS.values())}
-    assert {u.task_id for u in gate.upstream_list} == leaves == {"features"}
+    assert {u.task_id for u in gate.upstream_list} == leaves == {"training_examples"}
     assert gate.retries == 0  # a blocked day is not retried into passing
     assert {d.task_id for d in gate.downstream_list} == {"gate_passed"}
     assert {o.name for o in gate.outlets} == {"ops.quality_results"}

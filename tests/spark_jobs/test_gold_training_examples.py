@@ -1,0 +1,130 @@
+"""Training examples: labels from what followed an impression, point-in-time features, deterministic
+negatives, and a manifest that rebuilds the dataset byte for byte."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from spark_jobs.gold_training_examples import as_of, impression_labels, sample_negatives
+
+UTC = dt.timezone.utc
+D = dt.date(2024, 6, 2)
+
+
+def at(h: int, m: int = 0) -> dt.datetime:
+    return dt.datetime(2024, 6, 2, h, m, tzinfo=UTC)
+
+
+def events(spark, rows):
+    cols = "event_id string, event_type string, event_time timestamp, user_id string, video_id string, play_time_ms long, video_duration_ms long"
+    return spark.createDataFrame(rows, cols)
+
+
+def test_labels_come_from_what_followed_each_impression(spark):
+    ev = events(spark, [
+        ("i1", "impression", at(8), "u1", "v1", None, None),
+        ("p1", "play", at(8, 1), "u1", "v1", 9_500, 10_000),      # complete (>= 90 %), not long (< 18 s)
+        ("l1", "like", at(8, 2), "u1", "v1", None, None),
+        ("i2", "impression", at(9), "u1", "v1", None, None),      # same pair again: gets only what follows it
+        ("p2", "play", at(9, 1), "u1", "v1", 20_000, 10_000),     # loops: complete and long
+        ("i3", "impression", at(8), "u2", "v1", None, None),
+        ("p3", "play", at(10, 30), "u2", "v1", 9_000, 10_000),    # 2.5 h later: outside the 1 h window
+        ("i4", "impression", at(8), "u3", "v2", None, None),      # nothing followed: a negative
+        ("p4", "play", at(8, 5), "u3", "v9", 1_000, 10_000),      # another video: not i4's
+    ])
+    got = {r.example_id: r for r in impression_labels(ev, label_window_seconds=3600, completion_threshold=0.9,
+                                                      long_view_ms=18_000).collect()}
+    assert set(got) == {"i1", "i2", "i3", "i4"}
+    lab = lambda r: (r.label_play, r.label_complete, r.label_like, r.label_long_view)  # noqa: E731
+    assert lab(got["i1"]) == (1, 1, 1, 0) and got["i1"].play_time_ms == 9_500
+    assert lab(got["i2"]) == (1, 1, 0, 1) and got["i2"].play_time_ms == 20_000
+    assert lab(got["i3"]) == (0, 0, 0, 0) and got["i3"].play_time_ms is None
+    assert lab(got["i4"]) == (0, 0, 0, 0)
+
+
+def test_features_are_joined_as_of_the_impression_never_from_the_future(spark):
+    ex = spark.createDataFrame([("e_morning", at(8), "u1"), ("e_afternoon", at(13), "u1"), ("e_new", at(8), "u2")],
+                               "example_id string, impression_time timestamp, user_id string")
+    feats = spark.createDataFrame([
+        ("u1", dt.datetime(2024, 6, 1, tzinfo=UTC), 10),   # yesterday's snapshot (ds = May 31)
+        ("u1", dt.datetime(2024, 6, 2, tzinfo=UTC), 20),   # today 00:00: known for both
+        ("u1", at(12), 777),                                # planted: known only from 12:00
+        ("u1", dt.datetime(2024, 6, 3, tzinfo=UTC), 999),  # computed from later events (ds = D)
+    ], "user_id string, feature_time timestamp, events_7d long")
+    got = {r.example_id: r for r in as_of(ex, feats, key="user_id", prefix="user", columns=["events_7d"]).collect()}
+    assert got["e_morning"].user_events_7d == 20
+    assert got["e_afternoon"].user_events_7d == 777  # the planted value, only after it is known
+    assert got["e_new"].user_events_7d is None and got["e_new"].user_feature_time is None
+    assert all(r.user_events_7d != 999 for r in got.values())
+
+
+def test_sampled_negatives_are_deterministic_unseen_and_all_zero(spark):
+    labelled = spark.createDataFrame(
+        [(f"i{k}", at(8), f"u{k % 7}", f"v{k % 5}", None, 1, 0, 0, 0) for k in range(400)],
+        "example_id string, impression_time timestamp, user_id string, video_id string, play_time_ms long, "
+        "label_play int, label_complete int, label_like int, label_long_view int")
+    cands = spark.createDataFrame([(f"v{k}",) for k in range(40)], "video_id string")
+    a = sample_negatives(labelled, cands, ratio=0.5, seed=7).orderBy("example_id").collect()
+    b = sample_negatives(labelled.repartition(3), cands.repartition(2), ratio=0.5, seed=7).orderBy("example_id").collect()
+    c = sample_negatives(labelled, cands, ratio=0.5, seed=8).orderBy("example_id").collect()
+    assert a == b and a != c
+    assert 120 < len(a) < 200  # ~half the impressions, minus draws of pairs already shown
+    shown = {(r.user_id, r.video_id) for r in labelled.collect()}
+    assert all((r.user_id, r.video_id) not in shown for r in a)
+    assert all(r.example_id.startswith("neg:") and r.label_play == r.label_complete == 0 for r in a)
+    assert sample_negatives(labelled, cands, ratio=0.0, seed=7).count() == 0
+
+
+@pytest.fixture(scope="module")
+def built_lake(spark, tmp_path_factory):
+    """Two generated days run through the whole nightly (ingest → training examples)."""
+    import os
+
+    from reelhouse.config import load_config
+    from reelhouse.generate import generate
+    from reelhouse.lake import Lake
+    from reelhouse.pipeline import run_date
+
+    root = tmp_path_factory.mktemp("training")
+    old = {k: os.environ.get(k) for k in ("REELHOUSE__PATHS__LANDING", "REELHOUSE__PATHS__LAKE", "REELHOUSE__TRAINING__NEGATIVE_RATIO")}
+    os.environ.update({"REELHOUSE__PATHS__LANDING": str(root / "landing"), "REELHOUSE__PATHS__LAKE": str(root / "lake"),
+                       "REELHOUSE__TRAINING__NEGATIVE_RATIO": "0.25"})
+    try:
+        cfg = load_config("test")
+        generate(cfg.paths.landing, start=D - dt.timedelta(days=1), days=2, events_per_day=8_000, seed=5)
+        for d in (D - dt.timedelta(days=1), D):
+            run_date(d, spark=spark, config=cfg, log=lambda m: None)
+        yield cfg, Lake.from_config(cfg, spark)
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def test_nightly_builds_examples_with_a_manifest_that_rebuilds_byte_for_byte(spark, built_lake):
+    import json
+
+    from reelhouse.datasets import load_manifest, rebuild
+
+    cfg, lake = built_lake
+    ex = lake.read_pandas("gold.training_examples", where={"ds": D})
+    imps = lake.read_pandas("silver.events", columns=["event_id", "event_type"], where={"event_date": [D]})
+    assert set(ex[~ex.is_sampled_negative].example_id) == set(imps[imps.event_type == "impression"].event_id)
+    assert ex.example_id.is_unique and ex.is_sampled_negative.sum() > 0
+    assert (ex[ex.is_sampled_negative][["label_play", "label_complete", "label_like", "label_long_view"]] == 0).all().all()
+    assert 0.5 < ex[~ex.is_sampled_negative].label_play.mean() <= 1.0
+    # features of D-1 (feature_time = D 00:00), never D's own snapshot
+    assert (ex.user_feature_time.dropna() <= ex.impression_time[ex.user_feature_time.notna()]).all()
+    assert ex.user_feature_time.notna().any() and ex.user_video_interest.gt(0).any()
+    man = lake.read_pandas("ml.dataset_manifests", where={"ds": [D]})
+    assert len(man) == 1
+    manifest = load_manifest(json.loads(man.manifest_json[0])["build_id"], lake)
+    assert manifest["rows"] == len(ex) and manifest["inputs"]["silver.events"] is not None
+    assert set(manifest["label_rates"]) == {"label_play", "label_complete", "label_like", "label_long_view"}
+    out = rebuild(spark, lake, cfg, manifest)
+    assert out["matches"], (out["content_sha256"], manifest["content_sha256"])
+    assert out["rows"] == len(ex)
