@@ -11,6 +11,7 @@
     reelhouse gate --date 2024-06-01                            # quality verdict (exit 3 = block)
     reelhouse features publish --date 2024-06-01               # gated features → online store
     reelhouse features get --user u_1 --video v_2              # what the online store serves
+    reelhouse dataset rebuild <manifest.json | build_id>       # recompute a training dataset, verify its hash
     reelhouse demo                                             # generate a week + run it + summary
 
 Configuration comes from ``conf/`` (``REELHOUSE_ENV`` picks the overlay). Exit codes: 0 ok, 1 a
@@ -89,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
     fg.add_argument("--creator", help="creator_id")
     fg.add_argument("--hashtag", help="normalised hashtag")
     fsub.add_parser("apply", help="apply feature_repo/ definitions to the Feast registry and online store")
+
+    ds_ = sub.add_parser("dataset", help="training datasets: rebuild one from its manifest")
+    dsub = ds_.add_subparsers(dest="dataset_command", required=True)
+    dr = dsub.add_parser("rebuild", help="recompute a dataset from its manifest (inputs at the recorded Delta versions) and verify its hash")
+    dr.add_argument("manifest", help="manifest JSON file, or a build_id from ml.dataset_manifests")
+    dr.add_argument("--out", help="also write the rebuilt rows to this Parquet file")
 
     sub.add_parser("tables", help="per-table summary: version, rows, files, path")
 
@@ -249,6 +256,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             except OnlineStoreError as exc:
                 print(f"online store error: {exc}", file=sys.stderr)
                 return 1
+        if args.command == "dataset":
+            from reelhouse.datasets import ManifestError, load_manifest, rebuild
+            from reelhouse.lake import Lake
+            from reelhouse.spark import get_spark
+
+            spark = get_spark(cfg)
+            lake = Lake.from_config(cfg, spark)
+            try:
+                manifest = load_manifest(args.manifest, lake)
+            except ManifestError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+            out = rebuild(spark, lake, cfg, manifest)
+            if args.out:
+                import pyarrow.parquet as pq
+
+                pq.write_table(out["table"], args.out)
+            verdict = "identical" if out["matches"] else "DIFFERENT"
+            print(f"rebuilt {manifest['dataset']} ds={manifest['ds']} (build {manifest['build_id']}): {out['rows']:,} rows, "
+                  f"sha256 {out['content_sha256'][:16]}… — {verdict} to the manifest's {manifest['content_sha256'][:16]}…")
+            return 0 if out["matches"] else 1
         if args.command == "tables":
             from reelhouse.lake import Lake
 

@@ -128,3 +128,19 @@ def test_nightly_builds_examples_with_a_manifest_that_rebuilds_byte_for_byte(spa
     out = rebuild(spark, lake, cfg, manifest)
     assert out["matches"], (out["content_sha256"], manifest["content_sha256"])
     assert out["rows"] == len(ex)
+
+
+def test_cli_rebuild_from_the_manifest_file(spark, built_lake, capsys, monkeypatch):
+    from pathlib import Path
+
+    from reelhouse.cli import main
+
+    cfg, lake = built_lake
+    monkeypatch.setenv("REELHOUSE__PATHS__LAKE", cfg.paths.lake)
+    monkeypatch.setenv("REELHOUSE__PATHS__LANDING", cfg.paths.landing)
+    monkeypatch.setenv("REELHOUSE__TRAINING__NEGATIVE_RATIO", "0.25")
+    files = sorted((Path(cfg.paths.lake) / "_manifests" / "gold.training_examples" / f"ds={D}").glob("*.json"))
+    assert len(files) == 1
+    assert main(["dataset", "rebuild", str(files[0])]) == 0
+    assert "identical" in capsys.readouterr().out
+    assert main(["dataset", "rebuild", "no-such-build"]) == 2
