@@ -633,3 +633,28 @@ ML_DATASET_MANIFESTS = _register(TableSpec(
         _c("ds", DATE, "the date built", False),
     ),
 ))
+
+ML_MODEL_PROMOTIONS = _register(TableSpec(
+    name="ml.model_promotions",
+    description="Every champion/challenger decision and rollback of the ranking model, with its reason and metrics.",
+    partition_by=("ds",),
+    key=("decision_id",),
+    columns=(
+        _c("decision_id", STRING, "unique id", False),
+        _c("model_name", STRING, "MLflow registered model", False),
+        _c("action", STRING, "promote | reject | rollback", False),
+        _c("version", LONG, "the version decided on (rollback: the version restored)", False),
+        _c("previous_champion", LONG, "champion before the decision; NULL when there was none"),
+        _c("champion_after", LONG, "champion after the decision; NULL when there is none"),
+        _c("reason", STRING, "why, with the numbers compared", False),
+        _c("run_id", STRING, "MLflow run of the retrain; NULL for a rollback"),
+        _c("valid_day", DATE, "validation day; NULL for a rollback"),
+        _c("gate_verdict", STRING, "quality-gate verdict of the validation day"),
+        _c("challenger_auc", DOUBLE, "challenger AUC on the validation day"),
+        _c("champion_auc", DOUBLE, "champion AUC on the same rows"),
+        _c("baseline_auc", DOUBLE, "popularity baseline AUC on the same rows"),
+        _c("metrics_json", STRING, "JSON: every metric of every model scored", False),
+        _c("decided_at", TS, "when (UTC)", False),
+        _c("ds", DATE, "UTC date of decided_at", False),
+    ),
+))

@@ -12,6 +12,8 @@
     reelhouse features publish --date 2024-06-01               # gated features → online store
     reelhouse features get --user u_1 --video v_2              # what the online store serves
     reelhouse dataset rebuild <manifest.json | build_id>       # recompute a training dataset, verify its hash
+    reelhouse model retrain [--date D]                         # challenger vs champion, MLflow, audited
+    reelhouse model rollback                                   # champion back to the previous one
     reelhouse demo                                             # generate a week + run it + summary
 
 Configuration comes from ``conf/`` (``REELHOUSE_ENV`` picks the overlay). Exit codes: 0 ok, 1 a
@@ -96,6 +98,15 @@ def build_parser() -> argparse.ArgumentParser:
     dr = dsub.add_parser("rebuild", help="recompute a dataset from its manifest (inputs at the recorded Delta versions) and verify its hash")
     dr.add_argument("manifest", help="manifest JSON file, or a build_id from ml.dataset_manifests")
     dr.add_argument("--out", help="also write the rebuilt rows to this Parquet file")
+
+    m = sub.add_parser("model", help="the ranking model: retrain (challenger vs champion), rollback")
+    msub = m.add_subparsers(dest="model_command", required=True)
+    mr = msub.add_parser("retrain", help="train on the days before --date, validate on --date, decide promotion")
+    mr.add_argument("--date", type=_date, default=None, help="validation day (default: newest training-examples day)")
+    mr.add_argument("--window-days", type=int, default=3)
+    mr.add_argument("--margin", type=float, default=0.002, help="AUC the challenger must gain over the champion")
+    mb = msub.add_parser("rollback", help="move the champion alias back to the previous champion (recorded)")
+    mb.add_argument("--reason", default="manual rollback")
 
     sub.add_parser("tables", help="per-table summary: version, rows, files, path")
 
@@ -277,6 +288,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"rebuilt {manifest['dataset']} ds={manifest['ds']} (build {manifest['build_id']}): {out['rows']:,} rows, "
                   f"sha256 {out['content_sha256'][:16]}… — {verdict} to the manifest's {manifest['content_sha256'][:16]}…")
             return 0 if out["matches"] else 1
+        if args.command == "model":
+            from reelhouse.lake import Lake
+            from reelhouse.model import ModelError, latest_examples_day, retrain, rollback
+
+            lake = Lake.from_config(cfg)
+            try:
+                if args.model_command == "rollback":
+                    frm, to = rollback(lake, cfg, reason=args.reason)
+                    print(f"champion: v{frm} → v{to} (recorded in ml.model_promotions)")
+                    return 0
+                result = retrain(lake, cfg, args.date or latest_examples_day(lake), window_days=args.window_days,
+                                 margin=args.margin)
+                print(result.summary())
+                return 0
+            except ModelError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
         if args.command == "tables":
             from reelhouse.lake import Lake
 

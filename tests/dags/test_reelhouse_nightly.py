@@ -73,3 +73,15 @@ def test_dag_file_is_thin():
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1:] in ([], [""]), out.stdout
+
+
+def test_retrain_dag_is_scheduled_on_the_training_examples_asset(tmp_path):
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(REPO / "dags"))
+    assert bag.import_errors == {}
+    dag = bag.dags["reelhouse_retrain"]
+    assert [a.name for a in dag.timetable.asset_condition.objects] == ["gold.training_examples"] or \
+        "gold.training_examples" in str(dag.timetable.asset_condition)
+    assert dag.task_ids == ["retrain"] and "champion" in dag.doc_md
+    assert {o.name for o in dag.get_task("retrain").outlets} == {"ml.model_promotions"}
