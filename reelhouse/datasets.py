@@ -144,15 +144,15 @@ def rebuild(spark: Any, lake: "Lake", config: "Config", manifest: Mapping[str, A
     recorded parameters (the current configuration's training/TTL values are replaced by the
     manifest's) and compare content hashes. Returns ``{"rows", "content_sha256", "matches", "table"}``
     (the rebuilt Arrow table); nothing is written."""
-    from reelhouse.config import OnlineStoreConfig, TrainingConfig, TrendsConfig
+    from reelhouse.config import TrainingConfig
     from spark_jobs.gold_training_examples import build
 
     cfgd = manifest["config"]
     cfg = replace(
         config,
         training=TrainingConfig(**cfgd["training"]),
-        trends=replace(config.trends, completion_threshold=cfgd["completion_threshold"]) if isinstance(config.trends, TrendsConfig) else config.trends,
-        online_store=replace(config.online_store, ttl_days=dict(cfgd["ttl_days"])) if isinstance(config.online_store, OnlineStoreConfig) else config.online_store,
+        trends=replace(config.trends, completion_threshold=cfgd["completion_threshold"]),
+        online_store=replace(config.online_store, ttl_days=dict(cfgd["ttl_days"])),
     )
     ds = date.fromisoformat(manifest["ds"])
     df = build(spark, lake, cfg, ds, versions=manifest["inputs"])

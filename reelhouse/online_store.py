@@ -121,12 +121,11 @@ def feature_store(config: "Config", *, apply: bool = True) -> "FeatureStore":
 class EncodedBatch:
     """One batch of a feature view's rows in Feast's formats (n rows).
 
-    ``entity_ids``: the join-key values; ``keys``: Redis keys (with project) or SQLite entity
+    ``keys``: Redis keys (with project) or SQLite entity
     keys; ``event_ms``: feature_time, ms since the epoch (UTC), int64 (n,); ``ts``: serialised
     Timestamp protos; ``values``: one binary array of serialised Value protos per feature.
     """
 
-    entity_ids: pa.Array
     keys: pa.Array
     event_ms: np.ndarray
     ts: pa.Array
@@ -150,7 +149,6 @@ def encode_batch(batch: pa.RecordBatch | pa.Table, *, join_key: str, features: S
     us = ft.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_numpy()
     seconds, micros = np.divmod(us, 1_000_000)
     return EncodedBatch(
-        entity_ids=ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids,
         keys=fe.entity_keys(ids, join_key, project=project),
         event_ms=us // 1000,
         ts=fe.timestamps(seconds, micros * 1000),
