@@ -56,3 +56,51 @@ def kuairand_log() -> Path:
     if not path.exists():
         pytest.skip(f"the KuaiRand log is not at {path} (../shared/datasets is absent)")
     return path
+
+
+class DemoLake:
+    """A small generated lake shared by the consumer tests (dbt, dashboard, notebook): ``days``
+    nightly runs (all steps, each gated like the CLI does) of ``events_per_day`` generated events,
+    then one retrain validated on the last day (so a champion exists). ``config`` points at it;
+    ``env`` is the environment a subprocess needs to see the same lake."""
+
+    def __init__(self, root: Path, config, days: list, env: dict[str, str]):
+        self.root, self.config, self.days, self.env = root, config, days, env
+
+    @property
+    def lake_root(self) -> Path:
+        return Path(self.config.paths.lake)
+
+
+@pytest.fixture(scope="session")
+def demo_lake(spark, tmp_path_factory) -> DemoLake:
+    """Generated 2024-06-01..04 (4 days × 15k events, seed 5), every step + gate per day, one
+    retrain on 2024-06-04. Built once per test session; tests must not write to it."""
+    import datetime as dt
+
+    from reelhouse.config import load_config
+    from reelhouse.generate import generate
+    from reelhouse.lake import Lake
+    from reelhouse.model import retrain
+    from reelhouse.pipeline import run_date
+    from reelhouse.quality import run_gate
+
+    root = tmp_path_factory.mktemp("demo_lake")
+    env = {"REELHOUSE_ENV": "test", "REELHOUSE__PATHS__LANDING": str(root / "landing"),
+           "REELHOUSE__PATHS__LAKE": str(root / "lake")}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        cfg = load_config("test")
+        start = dt.date(2024, 6, 1)
+        days = [start + dt.timedelta(days=k) for k in range(4)]
+        generate(cfg.paths.landing, start=start, days=len(days), events_per_day=15_000, seed=5)
+        lake = Lake.from_config(cfg, spark)
+        for d in days:
+            run_date(d, spark=spark, config=cfg, log=lambda m: None)
+            run_gate(lake, cfg, d, data_docs=False, record=True)
+        retrain(lake, cfg, days[-1], window_days=2, require_gate=False)
+    finally:
+        for k, v in old.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+    return DemoLake(root, cfg, days, env)

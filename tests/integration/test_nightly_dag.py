@@ -51,6 +51,11 @@ def airflow_run(tmp_path_factory):
                              env=env, capture_output=True, text=True, timeout=1200)
         logs[day] = out.stdout + out.stderr
         assert out.returncode == 0, logs[day][-5000:]
+    # the retrain DAG, as the training-examples Asset would trigger it after the last good day
+    out = subprocess.run([airflow, "dags", "test", "reelhouse_retrain", DAYS[-1].isoformat()],
+                         env=env, capture_output=True, text=True, timeout=1200)
+    logs["retrain_good"] = out.stdout + out.stderr
+    assert out.returncode == 0, logs["retrain_good"][-5000:]
     truth = json.loads((landing / "_ground_truth" / "generation.json").read_text())
     # the bad day is generated apart (its ground truth must not replace the good days') and landed
     generate(root / "bad", start=BAD_DAY, days=1, events_per_day=20_000, seed=12, bad_fraction=0.2,
@@ -59,6 +64,12 @@ def airflow_run(tmp_path_factory):
     out = subprocess.run([airflow, "dags", "test", "reelhouse_nightly", BAD_DAY.isoformat()],
                          env=env, capture_output=True, text=True, timeout=1200)
     logs[BAD_DAY] = out.stdout + out.stderr
+    # the bad day's examples were written before the gate stopped it: a retrain validates on them
+    # but must not promote
+    out = subprocess.run([airflow, "dags", "test", "reelhouse_retrain", BAD_DAY.isoformat()],
+                         env=env, capture_output=True, text=True, timeout=1200)
+    logs["retrain_bad"] = out.stdout + out.stderr
+    assert out.returncode == 0, logs["retrain_bad"][-5000:]
     return lake, truth, logs
 
 
@@ -139,6 +150,25 @@ def test_gated_days_are_published_and_feast_serves_the_gold_values(airflow_run, 
         keys = [*client.scan_iter(match=f"*{project}", count=10_000), *client.scan_iter(match=f"reelhouse:{project}:*")]
         if keys:
             client.delete(*keys)
+
+
+def test_retrain_dag_promotes_after_a_gated_day_and_refuses_after_a_blocked_one(airflow_run):
+    """`airflow dags test reelhouse_retrain` trains, logs the metrics in the task log, registers a
+    version in MLflow and records every decision in ml.model_promotions."""
+    from reelhouse.lake import Lake
+
+    lake_root, _, logs = airflow_run
+    good, bad = logs["retrain_good"], logs["retrain_bad"]
+    for log in (good, bad):
+        assert "end task task_id=retrain" in log, log[-3000:]
+        assert "challenger AUC" in log and "baseline   AUC" in log and "NDCG@10" in log
+    assert f"validate {DAYS[-1].isoformat()}; PROMOTED: no champion yet" in good
+    assert f"validate {BAD_DAY.isoformat()}; not promoted: quality gate for {BAD_DAY.isoformat()} is block" in bad
+    log = Lake(str(lake_root)).read_pandas("ml.model_promotions").sort_values("decided_at")
+    assert log.action.tolist() == ["promote", "reject"]
+    assert log.valid_day.tolist() == [DAYS[-1], BAD_DAY] and log.gate_verdict.tolist() == ["pass", "block"]
+    assert log.version.tolist() == [1, 2] and log.champion_after.tolist() == [1, 1]
+    assert (lake_root / "_mlflow" / "mlflow.db").exists()
 
 
 def pd_isna(v) -> bool:
