@@ -1,0 +1,37 @@
+"""dbt-duckdb plugin: hands the pseudonymisation key to every DuckDB connection dbt opens.
+
+Listed in ``dbt/profiles.yml`` (``plugins: [{module: reelhouse.dbt_pseudonym}]``). On each
+connection and cursor it runs ``SET VARIABLE reelhouse_pseudonym_key = '<key>'`` with the key from
+``$REELHOUSE_PSEUDONYM_KEY``; the ``pseudonymise`` macro reads it with
+``getvariable('reelhouse_pseudonym_key')``. The key therefore never appears in compiled SQL,
+``manifest.json``, ``partial_parse.msgpack`` or dbt's logs (a Jinja ``env_var()`` would put it in
+all of them). When the variable is unset the variable is NULL and the macro raises a DuckDB
+``error()`` naming ``REELHOUSE_PSEUDONYM_KEY`` the moment a mart hashes an id.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from dbt.adapters.duckdb.plugins import BasePlugin
+
+VARIABLE = "reelhouse_pseudonym_key"
+
+
+class Plugin(BasePlugin):
+    """Plugin config ``key_env`` (default ``REELHOUSE_PSEUDONYM_KEY``): the variable holding the key."""
+
+    def initialize(self, config: dict[str, Any]) -> None:
+        self.key_env = str(config.get("key_env", "REELHOUSE_PSEUDONYM_KEY"))
+
+    def _set(self, conn) -> None:
+        key = os.environ.get(self.key_env, "")
+        if key:
+            conn.execute(f"SET VARIABLE {VARIABLE} = '" + key.replace("'", "''") + "'")
+
+    def configure_connection(self, conn) -> None:
+        self._set(conn)
+
+    def configure_cursor(self, cursor) -> None:
+        self._set(cursor)
