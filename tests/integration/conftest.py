@@ -1,0 +1,55 @@
+"""Integration fixtures: the real KuaiRand log imported and run through every nightly step once."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+
+@dataclass
+class KuaiRandLake:
+    """The KuaiRand lake: ``summary`` (the import's :class:`ImportSummary`), ``reports`` (one
+    ``run_date`` result per date, in date order), ``config`` (points at ``root``), ``env`` (what a
+    subprocess needs to see the same lake)."""
+
+    root: Path
+    config: object
+    summary: object
+    reports: list
+    env: dict
+
+    @property
+    def lake_root(self) -> Path:
+        return Path(self.config.paths.lake)
+
+
+@pytest.fixture(scope="session")
+def kuairand_lake(kuairand_log, spark, tmp_path_factory) -> KuaiRandLake:
+    """Import → every step for each of the log's 15 dates (gated like the CLI does). Built once;
+    tests must not write to it."""
+    from reelhouse.config import load_config
+    from reelhouse.importers.kuairand import import_kuairand
+    from reelhouse.lake import Lake
+    from reelhouse.pipeline import run_date
+    from reelhouse.quality import run_gate
+
+    root = tmp_path_factory.mktemp("kuairand")
+    env = {"REELHOUSE_ENV": "test", "REELHOUSE__PATHS__LANDING": str(root / "landing"),
+           "REELHOUSE__PATHS__LAKE": str(root / "lake")}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        cfg = load_config("test")
+        summary = import_kuairand(kuairand_log, cfg.paths.landing)
+        lake = Lake.from_config(cfg, spark)
+        reports = []
+        for d in summary.dates:
+            reports.append(run_date(d, spark=spark, config=cfg, log=lambda m: None))
+            run_gate(lake, cfg, d, data_docs=False, record=True)
+    finally:
+        for k, v in old.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+    return KuaiRandLake(root, cfg, summary, reports, env)
