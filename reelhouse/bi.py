@@ -47,7 +47,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
 SOURCES_YML = DBT_PROJECT_DIR / "models" / "staging" / "_sources.yml"
+DBT_LS_FILE = DBT_PROJECT_DIR / "cosmos_dbt_ls.json"
+# the keys Cosmos' own `dbt ls` asks for (cosmos.dbt.graph.DbtGraph.run_dbt_ls); models and tests only
+DBT_LS_ARGS = ("--quiet", "ls", "--resource-types", "model", "test", "--output", "json", "--output-keys",
+               "name", "unique_id", "resource_type", "depends_on", "original_file_path", "tags", "config", "fqn")
 KEY_ENV = "REELHOUSE_PSEUDONYM_KEY"
+KEY_FILE_ENV = "REELHOUSE_PSEUDONYM_KEY_FILE"
 PRODUCTION_ENVS = frozenset({"cluster"})
 MARTS = (
     "fct_daily_engagement", "fct_hashtag_daily", "mart_trending_hashtags", "mart_trending_videos",
@@ -102,7 +107,7 @@ def pseudonym_key(config: "Config", duckdb_file: str | os.PathLike | None = None
             f"${KEY_ENV} is not set: the marts pseudonymise user ids with a keyed hash and the "
             f"{config.env!r} environment never generates a key (set it from your secret store)"
         )
-    key_file = duckdb_path(config, duckdb_file).parent / "pseudonym.key"
+    key_file = key_file_path(config, duckdb_file)
     if key_file.exists():
         return key_file.read_text(encoding="ascii").strip()
     key_file.parent.mkdir(parents=True, exist_ok=True)
@@ -112,26 +117,44 @@ def pseudonym_key(config: "Config", duckdb_file: str | os.PathLike | None = None
     return key_file.read_text(encoding="ascii").strip()
 
 
+def key_file_path(config: "Config", duckdb_file: str | os.PathLike | None = None) -> Path:
+    """Where the embedded per-database key lives: ``pseudonym.key`` next to :func:`duckdb_path`."""
+    return duckdb_path(config, duckdb_file).parent / "pseudonym.key"
+
+
+def task_env(config: "Config", duckdb_file: str | os.PathLike | None = None, *, target: str = "duckdb") -> dict[str, str]:
+    """The non-secret environment of a dbt process, safe to put in a DAG definition: computed
+    without touching any file. ``REELHOUSE_LAKE_ROOT``, telemetry off (``DO_NOT_TRACK``,
+    ``DBT_SEND_ANONYMOUS_USAGE_STATS``) and, for the ``duckdb`` target, ``REELHOUSE_DUCKDB_PATH``
+    and ``REELHOUSE_PSEUDONYM_KEY_FILE`` (the embedded key file :func:`pseudonym_key` creates; the
+    dbt plugin reads it only when ``$REELHOUSE_PSEUDONYM_KEY`` is unset)."""
+    env = {
+        "REELHOUSE_LAKE_ROOT": config.paths.lake.removeprefix("file://").rstrip("/"),
+        "DO_NOT_TRACK": "1",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+    }
+    if target == "duckdb":
+        env["REELHOUSE_DUCKDB_PATH"] = str(duckdb_path(config, duckdb_file))
+        if config.env not in PRODUCTION_ENVS:
+            env[KEY_FILE_ENV] = str(key_file_path(config, duckdb_file))
+    return env
+
+
 def dbt_env(config: "Config", duckdb_file: str | os.PathLike | None = None, *, key: str | None = None,
             environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment variables a dbt process over this lake needs (to add to ``os.environ``):
-
-    ``REELHOUSE_LAKE_ROOT`` (the Delta sources' root), ``REELHOUSE_DUCKDB_PATH`` (the database,
-    :func:`duckdb_path`), ``REELHOUSE_PSEUDONYM_KEY`` (``key`` or :func:`pseudonym_key`),
-    ``DBT_PROFILES_DIR`` / ``DBT_PROJECT_DIR`` (``dbt/``), ``DBT_TARGET_PATH`` / ``DBT_LOG_PATH``
-    (``dbt_target/`` and ``dbt_logs/`` next to the database), and telemetry off (``DO_NOT_TRACK``,
-    ``DBT_SEND_ANONYMOUS_USAGE_STATS``). Raises :class:`PseudonymKeyError` / :class:`BIError`."""
+    :func:`task_env` plus ``REELHOUSE_PSEUDONYM_KEY`` (``key`` or :func:`pseudonym_key`, which may
+    create the embedded key file), ``DBT_PROFILES_DIR`` / ``DBT_PROJECT_DIR`` (``dbt/``) and
+    ``DBT_TARGET_PATH`` / ``DBT_LOG_PATH`` (``dbt_target/`` and ``dbt_logs/`` next to the
+    database). Raises :class:`PseudonymKeyError` / :class:`BIError`."""
     db = duckdb_path(config, duckdb_file)
     return {
-        "REELHOUSE_LAKE_ROOT": config.paths.lake.removeprefix("file://").rstrip("/"),
-        "REELHOUSE_DUCKDB_PATH": str(db),
+        **task_env(config, duckdb_file),
         KEY_ENV: key if key is not None else pseudonym_key(config, duckdb_file, environ=environ),
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         "DBT_PROJECT_DIR": str(DBT_PROJECT_DIR),
         "DBT_TARGET_PATH": str(db.parent / "dbt_target"),
         "DBT_LOG_PATH": str(db.parent / "dbt_logs"),
-        "DO_NOT_TRACK": "1",
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
     }
 
 
@@ -223,6 +246,24 @@ def run_dbt(config: "Config", args: Sequence[str], duckdb_file: str | os.PathLik
         nodes = [{"unique_id": r["unique_id"], "status": r["status"], "message": r.get("message"),
                   "seconds": r.get("execution_time")} for r in data.get("results", [])]
     return DbtResult(rc == 0, list(args), time.time() - t0, rc, output, nodes)
+
+
+def dbt_ls_lines(config: "Config", duckdb_file: str | os.PathLike | None = None) -> list[str]:
+    """``dbt ls`` of the project's models and tests as Cosmos reads it (one JSON object a line,
+    sorted by unique_id). Raises :class:`BIError` when dbt fails. No database access."""
+    result = run_dbt(config, list(DBT_LS_ARGS), duckdb_file, key="unused-by-dbt-ls-0000", timeout=900)
+    if not result.success:
+        raise BIError(f"dbt ls failed:\n{result.output[-3000:]}")
+    nodes = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    return [json.dumps(n, sort_keys=True) for n in sorted(nodes, key=lambda n: n["unique_id"])]
+
+
+def write_dbt_ls_file(config: "Config", duckdb_file: str | os.PathLike | None = None) -> Path:
+    """Regenerate ``dbt/cosmos_dbt_ls.json``, the rendered graph the ``reelhouse_dbt`` DAG loads
+    (Cosmos ``LoadMode.DBT_LS_FILE``: parsing the DAG does not run dbt). Run after changing models
+    or tests; ``tests/dags/test_reelhouse_dbt.py`` fails while it is stale."""
+    DBT_LS_FILE.write_text("\n".join(dbt_ls_lines(config, duckdb_file)) + "\n", encoding="utf-8")
+    return DBT_LS_FILE
 
 
 def connect(config: "Config", duckdb_file: str | os.PathLike | None = None) -> "duckdb.DuckDBPyConnection":

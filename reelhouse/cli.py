@@ -15,6 +15,7 @@
     reelhouse model retrain [--date D]                         # challenger vs champion, MLflow, audited
     reelhouse model rollback                                   # champion back to the previous one
     reelhouse demo                                             # generate a week + run it + summary
+    reelhouse dbt build                                        # BI marts (dbt/) into <lake>/_bi/reelhouse.duckdb
 
 Configuration comes from ``conf/`` (``REELHOUSE_ENV`` picks the overlay). Exit codes: 0 ok, 1 a
 step reported a reconciliation mismatch, 2 bad arguments or configuration, 3 the quality gate
@@ -119,6 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--days", type=int, default=7)
     d.add_argument("--events-per-day", type=int, default=100_000)
     d.add_argument("--seed", type=int, default=7)
+
+    dbt_ = sub.add_parser("dbt", help="run dbt on the BI project (dbt/) over this lake, e.g. `reelhouse dbt build`",
+                          description="Runs `dbt <args>` with the lake root, DuckDB file and pseudonym key set "
+                                      "(reelhouse.bi.dbt_env); exit code is dbt's.")
+    dbt_.add_argument("dbt_args", nargs=argparse.REMAINDER, help="dbt command and options (build, test, docs generate, …)")
     return p
 
 
@@ -316,6 +322,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             for h in Lake.from_config(cfg).history(args.table, args.limit):
                 print(json.dumps(h, default=str))
             return 0
+        if args.command == "dbt":
+            from reelhouse.bi import BIError, ensure_sources, run_dbt
+            from reelhouse.lake import Lake
+
+            if not args.dbt_args:
+                print("reelhouse dbt needs a dbt command, e.g. `reelhouse dbt build`", file=sys.stderr)
+                return 2
+            try:
+                if args.dbt_args[0] in ("build", "run", "docs"):
+                    ensure_sources(Lake.from_config(cfg))
+                return run_dbt(cfg, args.dbt_args, echo=True).returncode
+            except BIError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
         if args.command == "demo":
             from reelhouse.generate import generate
 

@@ -2,7 +2,9 @@
 
 Listed in ``dbt/profiles.yml`` (``plugins: [{module: reelhouse.dbt_pseudonym}]``). On each
 connection and cursor it runs ``SET VARIABLE reelhouse_pseudonym_key = '<key>'`` with the key from
-``$REELHOUSE_PSEUDONYM_KEY``; the ``pseudonymise`` macro reads it with
+``$REELHOUSE_PSEUDONYM_KEY`` or, when that is unset, from the file named by
+``$REELHOUSE_PSEUDONYM_KEY_FILE`` (the embedded per-database key :func:`reelhouse.bi.pseudonym_key`
+creates; the Airflow DAG passes the path, never the key); the ``pseudonymise`` macro reads it with
 ``getvariable('reelhouse_pseudonym_key')``. The key therefore never appears in compiled SQL,
 ``manifest.json``, ``partial_parse.msgpack`` or dbt's logs (a Jinja ``env_var()`` would put it in
 all of them). When the variable is unset the variable is NULL and the macro raises a DuckDB
@@ -20,13 +22,24 @@ VARIABLE = "reelhouse_pseudonym_key"
 
 
 class Plugin(BasePlugin):
-    """Plugin config ``key_env`` (default ``REELHOUSE_PSEUDONYM_KEY``): the variable holding the key."""
+    """Plugin config ``key_env`` (default ``REELHOUSE_PSEUDONYM_KEY``): the variable holding the key;
+    ``key_file_env`` (default ``REELHOUSE_PSEUDONYM_KEY_FILE``): the variable naming a key file."""
 
     def initialize(self, config: dict[str, Any]) -> None:
         self.key_env = str(config.get("key_env", "REELHOUSE_PSEUDONYM_KEY"))
+        self.key_file_env = str(config.get("key_file_env", "REELHOUSE_PSEUDONYM_KEY_FILE"))
+
+    def key(self) -> str:
+        """The key ('' when neither variable yields one)."""
+        key = os.environ.get(self.key_env, "")
+        path = os.environ.get(self.key_file_env, "")
+        if not key and path and os.path.exists(path):
+            with open(path, encoding="ascii") as fh:
+                key = fh.read().strip()
+        return key
 
     def _set(self, conn) -> None:
-        key = os.environ.get(self.key_env, "")
+        key = self.key()
         if key:
             conn.execute(f"SET VARIABLE {VARIABLE} = '" + key.replace("'", "''") + "'")
 

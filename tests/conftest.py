@@ -104,3 +104,49 @@ def demo_lake(spark, tmp_path_factory) -> DemoLake:
         for k, v in old.items():
             os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
     return DemoLake(root, cfg, days, env)
+
+
+DEMO_MARTS_KEY = "demo-marts-pseudonym-key-0123456789"
+
+
+class DemoMarts:
+    """The demo lake's dbt marts: ``demo_lake`` (the :class:`DemoLake`), ``duckdb_path`` (a DuckDB
+    file under tmp where ``dbt build`` ran, schemas staging / intermediate / marts), ``key`` (the
+    pseudonymisation key used), ``config`` (the lake config dbt read), ``build`` (the
+    :class:`reelhouse.bi.DbtResult`)."""
+
+    def __init__(self, demo_lake, duckdb_path: Path, key: str, config, build):
+        self.demo_lake, self.duckdb_path, self.key, self.config, self.build = demo_lake, duckdb_path, key, config, build
+
+
+def overlay_lake(src_root: Path, dst_root: Path, tables) -> Path:
+    """A lake at ``dst_root`` whose ``tables`` (``layer.table``) are symlinks to ``src_root``'s where
+    those exist, so dbt (and ``ensure_sources``, which creates the missing ones in ``dst_root``) never
+    write into a shared fixture lake."""
+    for name in tables:
+        layer, table = name.split(".", 1)
+        src = Path(src_root) / layer / table
+        if src.exists():
+            (dst_root / layer).mkdir(parents=True, exist_ok=True)
+            (dst_root / layer / table).symlink_to(src, target_is_directory=True)
+    dst_root.mkdir(parents=True, exist_ok=True)
+    return dst_root
+
+
+@pytest.fixture(scope="session")
+def demo_marts(demo_lake, tmp_path_factory) -> DemoMarts:
+    """``dbt build`` of dbt/ over the demo lake into ``<tmp>/bi/reelhouse.duckdb`` (key
+    :data:`DEMO_MARTS_KEY`). The demo lake is read through symlinks, never written."""
+    import dataclasses
+
+    from reelhouse.bi import ensure_sources, run_dbt, source_tables
+    from reelhouse.lake import Lake
+
+    root = tmp_path_factory.mktemp("demo_marts")
+    lake_root = overlay_lake(demo_lake.lake_root, root / "lake", source_tables())
+    cfg = dataclasses.replace(demo_lake.config, paths=dataclasses.replace(demo_lake.config.paths, lake=str(lake_root)))
+    ensure_sources(Lake(str(lake_root)))
+    db = root / "bi" / "reelhouse.duckdb"
+    build = run_dbt(cfg, ["build"], db, key=DEMO_MARTS_KEY)
+    assert build.success, build.output[-5000:]
+    return DemoMarts(demo_lake, db, DEMO_MARTS_KEY, cfg, build)

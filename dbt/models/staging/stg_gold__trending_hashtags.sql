@@ -1,0 +1,11 @@
+-- gold.trending_hashtags, renamed and cast: the top N hashtags per ds and region (incl. ALL).
+select
+    ds,
+    region,
+    cast(rank as integer)                   as trend_rank,
+    hashtag,
+    trend_score,
+    cast(engaged_users as bigint)           as engaged_users,
+    expected                                as expected_engaged_users,
+    is_new_item
+from {{ source('gold', 'trending_hashtags') }}
