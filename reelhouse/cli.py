@@ -7,6 +7,7 @@
     reelhouse run --date 2024-06-01 [--steps ingest]
     reelhouse backfill --start 2024-06-01 --end 2024-06-07     # or: backfill --all-landing-dates
     reelhouse tables                                           # per-table versions, rows, files
+    reelhouse dashboard [--port 8501] [--duckdb PATH]          # trend dashboard (Streamlit) over the dbt marts
     reelhouse history silver.events
     reelhouse gate --date 2024-06-01                            # quality verdict (exit 3 = block)
     reelhouse features publish --date 2024-06-01               # gated features → online store
@@ -110,6 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     mb.add_argument("--reason", default="manual rollback")
 
     sub.add_parser("tables", help="per-table summary: version, rows, files, path")
+
+    db_ = sub.add_parser("dashboard", help="start the trend dashboard (Streamlit) over the dbt marts")
+    db_.add_argument("--port", type=int, default=8501)
+    db_.add_argument("--address", default="127.0.0.1", help="interface to listen on (0.0.0.0: every interface)")
+    db_.add_argument("--duckdb", help="the BI DuckDB file (default: <lake root>/_bi/reelhouse.duckdb)")
 
     h = sub.add_parser("history", help="commit history of a table")
     h.add_argument("table")
@@ -316,6 +322,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print_tables(Lake.from_config(cfg))
             return 0
+        if args.command == "dashboard":
+            import subprocess
+
+            from reelhouse.bi import BIError
+            from reelhouse.dashboard import APP, database_path, streamlit_command
+
+            try:
+                db = database_path(cfg, args.duckdb)
+            except BIError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+            if not db.exists():
+                print(f"note: no BI database at {db} yet: run `reelhouse dbt build` (the page says so too)", file=sys.stderr)
+            print(f"trend dashboard: http://{args.address}:{args.port}/  (marts: {db}; Ctrl-C stops it)", flush=True)
+            try:
+                return subprocess.call(streamlit_command(port=args.port, duckdb_file=db, address=args.address), cwd=APP.parent)
+            except KeyboardInterrupt:
+                return 0
         if args.command == "history":
             from reelhouse.lake import Lake
 
