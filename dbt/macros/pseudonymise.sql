@@ -17,8 +17,9 @@
 
 {% macro default__pseudonymise(column) -%}
     case when {{ column }} is not null then sha256(
-        coalesce(getvariable('reelhouse_pseudonym_key'),
-                 error('REELHOUSE_PSEUDONYM_KEY is not set: the marts hash user ids with a key from the environment (reelhouse dbt … provides one)'))
+        case when getvariable('reelhouse_pseudonym_key') is null
+             then error('REELHOUSE_PSEUDONYM_KEY is not set: the marts hash user ids with a key from the environment (reelhouse dbt … provides one)')::varchar
+             else cast(getvariable('reelhouse_pseudonym_key') as varchar) end
         || ':' || {{ column }}) end
 {%- endmacro %}
 
