@@ -23,7 +23,8 @@ For a date ``ds``:
   ``training.seed`` (no ``rand()``), so the draw does not depend on Spark's partitioning and a
   rebuild reproduces it.
 * **cohorts** — ``is_new_user`` (no user features yet), ``is_new_video`` (published < 24 h before
-  the impression, or no video features yet), ``is_trending_video`` (in ``gold.trending_videos``,
+  the impression, or no video features yet; a video with features but no known publish time is
+  not new), ``is_trending_video`` (in ``gold.trending_videos``,
   region ALL, of ``ds`` − 1).
 
 Writes partition ``ds`` of ``gold.training_examples`` and a manifest (:mod:`reelhouse.datasets`):
@@ -182,14 +183,22 @@ def training_examples(labelled: "DataFrame", negatives: "DataFrame", *, features
         ex = as_of(ex, features[table], key=key, prefix=prefix, columns=columns[table])
     ex = user_video_interest(ex, interests, video_hashtags)
     trend_ids = trending.select("video_id").distinct().withColumn("is_trending_video", F.lit(True))
-    ex = ex.join(trend_ids, "video_id", "left")
+    return cohort_flags(ex.join(trend_ids, "video_id", "left")).withColumn("ds", F.lit(ds))
+
+
+def cohort_flags(examples: "DataFrame") -> "DataFrame":
+    """Add the cohort flags to examples carrying impression_time, published_at (NULL when the
+    publish event is unknown), user_feature_time, video_feature_time (NULL when no snapshot was
+    joined) and is_trending_video (NULL = not trending): ``is_new_user`` (no user features),
+    ``is_new_video`` (no video features, or published < 24 h before the impression — a video with
+    features but an unknown publish time had events before the snapshot, so it is not new),
+    ``is_trending_video`` (NULL → False). All three non-null booleans."""
+    from pyspark.sql import functions as F
+
     age_h = (F.col("impression_time").cast("long") - F.col("published_at").cast("long")) / 3600.0
-    return ex.select(
-        "*",
-        F.col("user_feature_time").isNull().alias("is_new_user"),
-        (F.col("video_feature_time").isNull() | (age_h < 24)).alias("is_new_video_"),
-    ).withColumn("is_new_video", F.coalesce(F.col("is_new_video_"), F.lit(True))).withColumn(
-        "is_trending_video", F.coalesce(F.col("is_trending_video"), F.lit(False))).withColumn("ds", F.lit(ds))
+    return examples.withColumn("is_new_user", F.col("user_feature_time").isNull()).withColumn(
+        "is_new_video", F.col("video_feature_time").isNull() | F.coalesce(age_h < 24, F.lit(False))).withColumn(
+        "is_trending_video", F.coalesce(F.col("is_trending_video"), F.lit(False)))
 
 
 @dataclass

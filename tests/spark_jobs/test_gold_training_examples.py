@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from spark_jobs.gold_training_examples import as_of, impression_labels, sample_negatives
+from spark_jobs.gold_training_examples import as_of, cohort_flags, impression_labels, sample_negatives
 
 UTC = dt.timezone.utc
 D = dt.date(2024, 6, 2)
@@ -75,6 +75,22 @@ def test_sampled_negatives_are_deterministic_unseen_and_all_zero(spark):
     assert all((r.user_id, r.video_id) not in shown for r in a)
     assert all(r.example_id.startswith("neg:") and r.label_play == r.label_complete == 0 for r in a)
     assert sample_negatives(labelled, cands, ratio=0.0, seed=7).count() == 0
+
+
+def test_cohort_flags(spark):
+    snap = dt.datetime(2024, 6, 2, tzinfo=UTC)  # yesterday's feature snapshot
+    rows = [  # example, published_at, user_feature_time, video_feature_time, is_trending_video
+        ("fresh", at(1), snap, None, True),          # published 9 h before, no video features yet
+        ("day_old", at(1) - dt.timedelta(days=1), snap, snap, None),
+        ("unknown_age_seen", None, None, snap, None),  # no publish event, but features were served
+        ("unknown_age_unseen", None, snap, None, None),
+    ]
+    df = spark.createDataFrame([(e, at(10), p, u, v, t) for e, p, u, v, t in rows],
+                               "example_id string, impression_time timestamp, published_at timestamp, "
+                               "user_feature_time timestamp, video_feature_time timestamp, is_trending_video boolean")
+    got = {r.example_id: (r.is_new_user, r.is_new_video, r.is_trending_video) for r in cohort_flags(df).collect()}
+    assert got == {"fresh": (False, True, True), "day_old": (False, False, False),
+                   "unknown_age_seen": (True, False, False), "unknown_age_unseen": (False, True, False)}
 
 
 @pytest.fixture(scope="module")
