@@ -253,6 +253,8 @@ def read(
             raise ValueError(f"{table}: unknown columns {unknown}; columns: {spec.column_names}")
     lk = lake(config=config)
     _check_version(lk, table, version, timestamp)
+    if timestamp is not None:
+        timestamp = _as_utc(timestamp)
     exists = lk.exists(table)
     where = _range_where(lk, spec, where, start, end, on, version, timestamp) if exists else where
     empty = bool(where) and any(isinstance(v, list) and not v for v in where.values())
