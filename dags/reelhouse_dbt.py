@@ -1,7 +1,7 @@
 """reelhouse_dbt: build the BI marts (``dbt/``) after the nightly's quality gate passed a day.
 
 Thin by design: schedule (the ``reelhouse.gate_passed`` Asset), wiring and docs. The dbt project is
-rendered by Astronomer Cosmos as one Airflow task per model, each followed by that model's tests;
+rendered by Astronomer Cosmos as one Airflow task per model, each a ``dbt build`` of that model and its tests;
 the work around it is ``reelhouse.bi``.
 """
 
@@ -36,7 +36,7 @@ gold tables passed the quality gate. Builds the dbt project in `dbt/` (target `{
    pseudonymisation key file when `$REELHOUSE_PSEUDONYM_KEY` is not set (production: the variable
    must be set, the task fails otherwise).
 2. `dbt` — one task group per model (`staging` views, `intermediate` and `marts` tables, rendered
-   by Cosmos from the committed `dbt ls` output `dbt/cosmos_dbt_ls.json`), each running the model then its tests. Staging models copy their Delta
+   by Cosmos from the committed `dbt ls` output `dbt/cosmos_dbt_ls.json`), each a `dbt build --select <model>`: the model, then its tests (one dbt process per model, half the processes of a separate test task). Staging models copy their Delta
    source's current snapshot into the BI database when they run (dbt/README.md: why).
 3. `docs_generate` writes the dbt docs site next to the database (`<lake>/_bi/dbt_target/`).
 
@@ -83,7 +83,7 @@ with DAG(
         # the graph from dbt/cosmos_dbt_ls.json (reelhouse.bi.write_dbt_ls_file): parsing this file runs no
         # dbt (a `dbt ls` takes longer than Airflow's 30 s import timeout on a busy 2-core worker)
         render_config=RenderConfig(load_method=LoadMode.DBT_LS_FILE, dbt_ls_path=DBT_LS_FILE,
-                                   test_behavior=TestBehavior.AFTER_EACH),
+                                   test_behavior=TestBehavior.BUILD),
     )
 
     @task(task_id="docs_generate", doc_md="`dbt docs generate` → <lake>/_bi/dbt_target/ (index.html, catalog.json).")

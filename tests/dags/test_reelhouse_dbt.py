@@ -1,5 +1,5 @@
 """The dbt DAG parses fast (no dbt at parse time), renders one task per model plus its tests from
-the committed `dbt ls` output (which must match the project), and is scheduled on the
+the committed `dbt ls` output (which must match the project) as one `dbt build` task per model, and is scheduled on the
 `reelhouse.gate_passed` Asset; an integration test runs it under `airflow dags test` against a
 copy-free overlay of the demo lake."""
 
@@ -34,18 +34,17 @@ def _models() -> set[str]:
     return {p.stem for p in (REPO / "dbt" / "models").rglob("*.sql")}
 
 
-def test_one_run_and_one_test_task_per_model(dag):
+def test_one_build_task_per_model_runs_it_with_its_tests(dag):
     models = _models()
     assert len(models) >= 20
     ids = set(dag.task_ids)
-    assert ids == {f"dbt.{m}.run" for m in models} | {f"dbt.{m}.test" for m in models} | {"ensure_sources", "docs_generate"}
+    assert ids == {f"dbt.{m}_model_build" for m in models} | {"ensure_sources", "docs_generate"}
     for m in models:
-        run, test = dag.get_task(f"dbt.{m}.run"), dag.get_task(f"dbt.{m}.test")
-        assert {d.task_id for d in run.downstream_list} >= {f"dbt.{m}.test"}
-        assert type(run).__name__ == "DbtRunLocalOperator" and type(test).__name__ == "DbtTestLocalOperator"
-    # dependencies follow ref(): a mart runs after the tests of its staging models
-    ups = {u.task_id for u in dag.get_task("dbt.fct_daily_engagement.run").upstream_list}
-    assert {"dbt.stg_gold__video_daily_stats.test", "dbt.int_daily_active_users.test"} <= ups
+        # `dbt build --select <model>`: the model, then its tests, in one dbt process
+        assert type(dag.get_task(f"dbt.{m}_model_build")).__name__ == "DbtBuildLocalOperator"
+    # dependencies follow ref(): a mart builds after its staging and intermediate models passed their tests
+    ups = {u.task_id for u in dag.get_task("dbt.fct_daily_engagement_model_build").upstream_list}
+    assert {"dbt.stg_gold__video_daily_stats_model_build", "dbt.int_daily_active_users_model_build"} <= ups
     roots = {t.task_id for t in dag.tasks if not t.upstream_list}
     assert roots == {"ensure_sources"}
     assert {t.task_id for t in dag.tasks if not t.downstream_list} == {"docs_generate"}
