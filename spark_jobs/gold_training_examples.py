@@ -110,12 +110,14 @@ def as_of(examples: "DataFrame", features: "DataFrame", *, key: str, prefix: str
 
     f = features.select(F.col(key).alias("_k"), F.col("feature_time").alias("_ft"),
                         *[F.col(c).alias(out_name(c)) for c in columns])
-    cand = examples.select("example_id", key, time_col).join(
-        f, (F.col(key) == F.col("_k")) & (F.col("_ft") <= F.col(time_col)), "inner")
+    # One left join + a window over example_id, so ``examples`` is read once: joining the picked
+    # rows back to ``examples`` made every as-of join double the plan of everything upstream
+    # (3 joins + the interest join = 16 copies of the labels' window over silver.events).
+    cand = examples.join(f, (F.col(key) == F.col("_k")) & (F.col("_ft") <= F.col(time_col)), "left")
     latest = cand.withColumn("_r", F.row_number().over(Window.partitionBy("example_id").orderBy(F.col("_ft").desc()))).where(
         F.col("_r") == 1)
-    picked = latest.select("example_id", F.col("_ft").alias(f"{prefix}_feature_time"), *[out_name(c) for c in columns])
-    return examples.join(picked, "example_id", "left")
+    rest = [c for c in examples.columns if c != "example_id"]
+    return latest.select("example_id", *rest, F.col("_ft").alias(f"{prefix}_feature_time"), *[out_name(c) for c in columns])
 
 
 def user_video_interest(examples: "DataFrame", interests: "DataFrame", video_hashtags: "DataFrame") -> "DataFrame":
