@@ -151,12 +151,21 @@ def tracking_uri(config: "Config") -> str:
 
 def _mlflow(config: "Config"):
     import logging
+    import os
 
     import mlflow
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)
-    mlflow.set_tracking_uri(tracking_uri(config))
-    mlflow.set_registry_uri(tracking_uri(config))
+    uri, user_uri = tracking_uri(config), os.environ.get("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    # mlflow.set_tracking_uri also exports MLFLOW_TRACKING_URI (for child processes): put the
+    # variable back as the user had it, or the next lake this process (or a child it starts)
+    # opens would read and write this lake's registry
+    if user_uri is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = user_uri
     name = "reelhouse_retrain"
     if mlflow.get_experiment_by_name(name) is None:
         mlflow.create_experiment(name, artifact_location=(Path(config.paths.lake) / "_mlflow" / "artifacts").as_uri())

@@ -3,17 +3,12 @@ popularity baseline; champion/challenger promotion, a worse challenger kept out,
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 
 import numpy as np
 import pytest
 
 from reelhouse.model import auc, evaluate, ndcg_at_k
-
-START = dt.date(2024, 6, 1)
-DAYS = 4
-
 
 def test_metrics_match_hand_computed_values():
     y = np.array([1, 0, 1, 0, 0])
@@ -27,33 +22,53 @@ def test_metrics_match_hand_computed_values():
     assert np.isnan(auc(np.ones(3), np.ones(3)))
 
 
-@pytest.fixture(scope="module")
-def lake_days(spark, tmp_path_factory):
-    from reelhouse.config import load_config
-    from reelhouse.generate import generate
-    from reelhouse.lake import Lake
-    from reelhouse.pipeline import run_date
+def test_each_lake_keeps_its_own_registry_in_one_process(tmp_path, monkeypatch):
+    """mlflow.set_tracking_uri exports MLFLOW_TRACKING_URI; reelhouse must not let that point the
+    next lake (or a child process) at the first lake's registry."""
+    from mlflow import MlflowClient
 
-    root = tmp_path_factory.mktemp("model")
-    keys = ("REELHOUSE__PATHS__LANDING", "REELHOUSE__PATHS__LAKE")
-    old = {k: os.environ.get(k) for k in keys}
-    os.environ.update({keys[0]: str(root / "landing"), keys[1]: str(root / "lake")})
+    from reelhouse.config import load_config
+    from reelhouse.model import _mlflow, tracking_uri
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    cfgs = [load_config("test", environ={**os.environ, "REELHOUSE__PATHS__LAKE": str(tmp_path / n)}) for n in "ab"]
+    _mlflow(cfgs[0])
+    MlflowClient().create_registered_model("only_in_a")
+    assert "MLFLOW_TRACKING_URI" not in os.environ
+    mlflow = _mlflow(cfgs[1])
+    assert mlflow.get_tracking_uri() == tracking_uri(cfgs[1]) != tracking_uri(cfgs[0])
+    assert [m.name for m in MlflowClient().search_registered_models()] == []
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'server.db'}")  # the user's own server wins
+    assert _mlflow(cfgs[0]).get_tracking_uri() == f"sqlite:///{tmp_path / 'server.db'}"
+    assert os.environ["MLFLOW_TRACKING_URI"] == f"sqlite:///{tmp_path / 'server.db'}"
+
+
+@pytest.fixture(scope="module")
+def lake_days(demo_lake, spark, tmp_path_factory):
+    """A copy of the session's generated lake without its model registry and promotion log, so
+    this module's retrains start from "no champion"."""
+    import shutil
+
+    from reelhouse.config import load_config
+    from reelhouse.lake import Lake
+
+    root = tmp_path_factory.mktemp("model") / "lake"
+    shutil.copytree(demo_lake.lake_root, root, ignore=shutil.ignore_patterns("_mlflow"))
+    shutil.rmtree(root / "ml" / "model_promotions", ignore_errors=True)
+    old = os.environ.get("REELHOUSE__PATHS__LAKE")
+    os.environ["REELHOUSE__PATHS__LAKE"] = str(root)
     try:
         cfg = load_config("test")
-        generate(cfg.paths.landing, start=START, days=DAYS, events_per_day=15_000, seed=3)
-        for k in range(DAYS):
-            run_date(START + dt.timedelta(days=k), spark=spark, config=cfg, log=lambda m: None)
-        yield cfg, Lake.from_config(cfg, spark)
+        yield cfg, Lake.from_config(cfg, spark), demo_lake.days
     finally:
-        for k, v in old.items():
-            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+        os.environ.pop("REELHOUSE__PATHS__LAKE") if old is None else os.environ.__setitem__("REELHOUSE__PATHS__LAKE", old)
 
 
 def test_model_beats_popularity_promotion_and_rollback(lake_days):
     from reelhouse.model import champion_version, retrain, rollback
 
-    cfg, lake = lake_days
-    valid = START + dt.timedelta(days=DAYS - 1)
+    cfg, lake, days = lake_days
+    valid = days[-1]
     first = retrain(lake, cfg, valid, window_days=2, require_gate=False)
     ch, base = first.metrics["challenger"], first.metrics["baseline"]
     assert ch["auc"] >= base["auc"] + 0.05, first.summary()
