@@ -202,6 +202,34 @@ def _run_dates(dates: Sequence[date], steps: Sequence[str] | None) -> int:
     return 1 if failed else (EXIT_GATE_BLOCKED if blocked else 0)
 
 
+def _demo_consumers(cfg) -> int:
+    """After the demo week: the retrain on its last day (as reelhouse_retrain would) and the dbt
+    marts (as reelhouse_dbt would), so the notebook and the dashboard have something to show.
+    Returns 0, or 1 when either failed (printed)."""
+    from reelhouse.bi import BIError, ensure_sources, run_dbt
+    from reelhouse.lake import Lake
+    from reelhouse.model import ModelError, latest_examples_day, retrain
+
+    lake = Lake.from_config(cfg)
+    rc = 0
+    try:
+        print(retrain(lake, cfg, latest_examples_day(lake)).summary(), flush=True)
+    except ModelError as exc:
+        print(f"retrain skipped: {exc}", file=sys.stderr)
+        rc = 1
+    try:
+        ensure_sources(lake)
+        result = run_dbt(cfg, ["build"])
+        print(result.summary(), flush=True)
+        rc = rc or (0 if result.success else 1)
+    except BIError as exc:
+        print(f"dbt build failed: {exc}", file=sys.stderr)
+        rc = 1
+    print("next: `reelhouse dashboard` (trend dashboard), `jupyter-execute notebooks/explore_trends.ipynb` "
+          "or open the notebook in Jupyter/VS Code with the .venv kernel", flush=True)
+    return rc
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from reelhouse.config import ConfigError, get_config
@@ -371,7 +399,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             s = summary.to_dict()
             print(f"generated in {s.get('seconds', 0):.1f}s", flush=True)
             dates = [args.start + timedelta(days=k) for k in range(args.days)]
-            return _run_dates(dates, None)
+            rc = _run_dates(dates, None)
+            return _demo_consumers(cfg) or rc
     except (ValueError, KeyError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
