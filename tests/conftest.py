@@ -88,9 +88,9 @@ def demo_lake(spark, tmp_path_factory) -> DemoLake:
     root = tmp_path_factory.mktemp("demo_lake")
     env = {"REELHOUSE_ENV": "test", "REELHOUSE__PATHS__LANDING": str(root / "landing"),
            "REELHOUSE__PATHS__LAKE": str(root / "lake")}
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
+    with pytest.MonkeyPatch.context() as mp:  # the session's environment is left as it was
+        for k, v in env.items():
+            mp.setenv(k, v)
         cfg = load_config("test")
         start = dt.date(2024, 6, 1)
         days = [start + dt.timedelta(days=k) for k in range(4)]
@@ -100,9 +100,6 @@ def demo_lake(spark, tmp_path_factory) -> DemoLake:
             run_date(d, spark=spark, config=cfg, log=lambda m: None)
             run_gate(lake, cfg, d, data_docs=False, record=True)
         retrain(lake, cfg, days[-1], window_days=2, require_gate=False)
-    finally:
-        for k, v in old.items():
-            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
     return DemoLake(root, cfg, days, env)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,9 +38,9 @@ def kuairand_lake(kuairand_log, spark, tmp_path_factory) -> KuaiRandLake:
     root = tmp_path_factory.mktemp("kuairand")
     env = {"REELHOUSE_ENV": "test", "REELHOUSE__PATHS__LANDING": str(root / "landing"),
            "REELHOUSE__PATHS__LAKE": str(root / "lake")}
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
+    with pytest.MonkeyPatch.context() as mp:  # the session's environment is left as it was
+        for k, v in env.items():
+            mp.setenv(k, v)
         cfg = load_config("test")
         summary = import_kuairand(kuairand_log, cfg.paths.landing)
         lake = Lake.from_config(cfg, spark)
@@ -49,7 +48,4 @@ def kuairand_lake(kuairand_log, spark, tmp_path_factory) -> KuaiRandLake:
         for d in summary.dates:
             reports.append(run_date(d, spark=spark, config=cfg, log=lambda m: None))
             run_gate(lake, cfg, d, data_docs=False, record=True)
-    finally:
-        for k, v in old.items():
-            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
     return KuaiRandLake(root, cfg, summary, reports, env)

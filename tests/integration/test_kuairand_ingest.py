@@ -75,17 +75,11 @@ def test_kuairand_training_examples_and_model(kuairand_lake, spark, tmp_path):
     assert 0 < examples.label_complete.mean() < 1 and examples.label_like.mean() > 0.5  # the extract: 80.7 % liked
     root = tmp_path / "lake"
     shutil.copytree(kuairand_lake.lake_root, root)
-    os_env = {"REELHOUSE__PATHS__LAKE": str(root), "REELHOUSE__PATHS__LANDING": str(tmp_path / "landing")}
-    import os
-
-    old = {k: os.environ.get(k) for k in os_env}
-    os.environ.update(os_env)
-    try:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REELHOUSE__PATHS__LAKE", str(root))
+        mp.setenv("REELHOUSE__PATHS__LANDING", str(tmp_path / "landing"))
         cfg = load_config("test")
         result = retrain(Lake.from_config(cfg, spark), cfg, dt.date(2022, 4, 20), window_days=7, require_gate=False)
-    finally:
-        for k, v in old.items():
-            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
     print(result.summary())
     ch, base = result.metrics["challenger"], result.metrics["baseline"]
     assert ch["rows"] == imps[dt.date(2022, 4, 20)]

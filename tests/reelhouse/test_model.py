@@ -45,8 +45,8 @@ def test_each_lake_keeps_its_own_registry_in_one_process(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def lake_days(demo_lake, spark, tmp_path_factory):
-    """A copy of the session's generated lake without its model registry and promotion log, so
-    this module's retrains start from "no champion"."""
+    """A copy of the session's generated lake without its model registry, promotion log and gate
+    verdicts, so this module's retrains start from "no champion" and "gate missing"."""
     import shutil
 
     from reelhouse.config import load_config
@@ -55,13 +55,11 @@ def lake_days(demo_lake, spark, tmp_path_factory):
     root = tmp_path_factory.mktemp("model") / "lake"
     shutil.copytree(demo_lake.lake_root, root, ignore=shutil.ignore_patterns("_mlflow"))
     shutil.rmtree(root / "ml" / "model_promotions", ignore_errors=True)
-    old = os.environ.get("REELHOUSE__PATHS__LAKE")
-    os.environ["REELHOUSE__PATHS__LAKE"] = str(root)
-    try:
+    shutil.rmtree(root / "ops" / "quality_results")  # no gate verdicts: require_gate must refuse
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REELHOUSE__PATHS__LAKE", str(root))
         cfg = load_config("test")
         yield cfg, Lake.from_config(cfg, spark), demo_lake.days
-    finally:
-        os.environ.pop("REELHOUSE__PATHS__LAKE") if old is None else os.environ.__setitem__("REELHOUSE__PATHS__LAKE", old)
 
 
 def test_model_beats_popularity_promotion_and_rollback(lake_days):
