@@ -103,6 +103,17 @@ def marts_db(request) -> Path:
 
 
 def _rendered(driver) -> bool:
+    """True once the page shows the verdict, the hashtag board and two charts and is not running;
+    False while Streamlit is still replacing elements (a stale element is "not yet")."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    try:
+        return _rendered_now(driver)
+    except StaleElementReferenceException:
+        return False
+
+
+def _rendered_now(driver) -> bool:
     from selenium.webdriver.common.by import By
 
     running = driver.find_elements(By.CSS_SELECTOR, "[data-testid='stStatusWidget']")
