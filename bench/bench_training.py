@@ -52,7 +52,7 @@ sampled negatives) and the retrain's validation rows are the D+1 build's rows.
 
 Usage (from the project root)::
 
-    .venv/bin/python bench/bench_training.py                   # 5M impressions (~15-25 min)
+    .venv/bin/python bench/bench_training.py                   # 5M impressions (~9 min on a quiet machine)
     .venv/bin/python bench/bench_training.py --quick           # 200k impressions: smoke check
     .venv/bin/python bench/bench_training.py --impressions 1000000 [--negative-ratio 1] [--out /tmp/t.json]
 
