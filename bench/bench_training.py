@@ -23,7 +23,7 @@ tables, exactly what the step reads:
   interests from the user's topic; ~2.5 % of users join each day and have no snapshot before),
   ``gold.video_features`` (videos published before the snapshot's feature_time; views from the
   popularity law) for D-2 … D+1, ``gold.creator_features`` for D-7 … D+1, and
-  ``gold.trending_videos`` (ALL + 3 regions × top 20) for D-1 and D.
+  ``gold.trending_videos`` (ALL + 3 regions × top 20 of the 200 most-shown videos) for D-1 and D.
 
 **Measured**:
 
@@ -372,15 +372,17 @@ def creator_snapshot(spark, s: date, w: World, n_per_day: int):
 
 
 def trending_snapshot(spark, s: date, w: World):
-    """gold.trending_videos rows of ``s``: ALL + 3 regions × top 20, distinct videos per region."""
+    """gold.trending_videos rows of ``s``: ALL + 3 regions × top 20, distinct videos per region,
+    drawn from the 200 most-shown video indexes (impressions pick index ⌊V·x³⌋, so small indexes
+    are the popular videos, as trending ones are in the real gold step)."""
     from pyspark.sql import functions as F
 
     regions = ("ALL",) + REGIONS[:3]
     r = F.col("id")
     region = F.element_at(F.array(*[F.lit(x) for x in regions]), (F.floor(r / 20) + 1).cast("int"))
     rank = (F.pmod(r, F.lit(20)) + 1).cast("int")
-    start = F.pmod(F.xxhash64(F.lit(SEED), F.lit("tr"), region, F.lit(s.isoformat())), F.lit(w.videos))
-    v = F.pmod(start + rank * 97, F.lit(w.videos))
+    start = F.pmod(F.xxhash64(F.lit(SEED), F.lit("tr"), region, F.lit(s.isoformat())), F.lit(10))
+    v = start + (rank - 1) * 10  # distinct per region: offset 0-9, step 10, 20 ranks -> indexes < 200
     a = _video_attrs(v, w)
     return spark.range(len(regions) * 20).select(
         region.alias("region"), rank.alias("rank"), _vid(v).alias("video_id"), _uid(a["creator"]).alias("creator_id"),
