@@ -10,7 +10,7 @@ export REELHOUSE_SPARK_LOG_LEVEL ?= ERROR
 export GX_ANALYTICS_ENABLED ?= False
 export DO_NOT_TRACK ?= 1
 
-.PHONY: install demo test test-unit bench lock check-java clean
+.PHONY: install services services-stop demo test test-unit bench lock check-java clean
 
 check-java:
 	@command -v java >/dev/null 2>&1 || [ -x "$$JAVA_HOME/bin/java" ] || { \
@@ -26,13 +26,22 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 
+# Debian packages (redis-server, headless Chromium, fonts) and Redis on 127.0.0.1:6379, idempotent.
+# The tests need them; the embedded defaults (make demo) do not.
+services:
+	@scripts/services.sh packages
+	@scripts/services.sh start
+
+services-stop:
+	@scripts/services.sh stop
+
 demo: install
 	$(BIN)/reelhouse demo
 
-test: install
+test: install services
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q --timeout=1800
 
-test-unit: install
+test-unit: install services
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q -m "not integration"
 
 bench: install
