@@ -145,7 +145,50 @@ event_time encodings: RFC 3339 UTC (``…T12:34:56.789Z``), RFC 3339 in the user
 (``…T20:34:56.789+08:00``, ``+05:30``, ``+00:00`` …; the same instant) and integer epoch milliseconds,
 mixed by platform (ios mostly ``Z``, android mostly local offsets, web mostly epoch ms).
 
-Event ids are ``e-<seed>-<YYYYMMDD>-<n hex>`` with ``n`` counting the lines of the arrival date.
+Event ids are ``e-<seed>-<YYYYMMDD>-<n hex>`` with ``n`` counting the lines of the arrival date
+(``id_style="short"``, the default; see below for ``"uuid"``).
+
+Source shapes (imitating real sources)
+--------------------------------------
+By default the output has the shape above: a mature product observed from 00:00 UTC of ``start``,
+its whole pre-existing catalogue published in the first minute, full client fields, short ids and
+mixed time encodings. Real logs differ, and the quality gate must be calibrated on them, so five
+keyword options of :func:`generate` reshape the output (each default leaves every byte unchanged;
+a non-default run records them in ``parameters.source_shape`` of the ground truth, with the go-live
+time and hour):
+
+* ``first_day_share`` (in (0, 1], default 1): the collector went live during day 0. The go-live
+  hour is the latest UTC hour ``h`` whose remaining expected activity (the population's diurnal
+  curve over hours ``h..23``) is still ≥ the share — 0.3 gives 14:00 UTC (22:00 in China) — so the
+  hourly rates of the live hours stay natural; day 0 then holds ``round(share × events_per_day)``
+  events (exact when that exceeds day 0's publish events), all at or after the go-live time: no
+  file, no event, no late event and no publish before it. The launch window (see catalogue) is the
+  go-live hour's first minute.
+* ``catalogue`` (``"preloaded"`` | ``"growing"``): ``"preloaded"`` publishes every pre-existing
+  catalogue video in the go-live window (day 0 then carries one ``publish`` per catalogue video,
+  ~5 % of ``events_per_day``). ``"growing"`` imitates a young product whose videos appear over
+  time: 5 % of the catalogue (at least one video) is launch content in the go-live window, the
+  rest is published over the run's days with daily counts growing linearly (day ``d`` weight
+  ``d + 1``) at diurnal-weighted hours, on top of the ordinary daily uploads; the planted trend
+  pools' pre-existing videos and the trending videos are spread over the days before their trend
+  start. Videos are only sampled once published (from the next hour on), so no event refers to a
+  video before its ``publish`` event's time, and the number of videos grows day by day.
+* ``client_fields`` (``"full"`` | ``"no_platform"`` | ``"none"``): ``"full"`` writes ``region``,
+  ``platform`` and ``app_version`` (each missing on a few % of lines, as today); ``"no_platform"``
+  never writes ``platform``/``app_version`` (KuaiRand-like sources have no client information);
+  ``"none"`` also drops ``region``. Absent keys, never ``null`` (they are optional in the
+  contract). The latent users table keeps every attribute.
+* ``id_style`` (``"short"`` | ``"uuid"``): ``"uuid"`` makes user (and so creator), video and
+  event ids 36–40-character strings as real logs have them: 80 % RFC 4122 version-4 UUID text
+  (36), 10 % ``kr-`` + UUID (39), 10 % 40 hex digits; derived by BLAKE2b from (seed, kind, index),
+  so deterministic per seed and unique. The ground-truth files use the same ids.
+* ``time_encoding`` (``"mixed"`` | ``"offset"``): ``"offset"`` writes every ``event_time`` (also
+  the planted bad lines' times) as RFC 3339 in the actor's local offset (``+08:00``, ``+05:30``,
+  ``+00:00`` …; never ``Z``, never epoch milliseconds), as a source whose clients log local time.
+
+The combination that imitates a young real source (KuaiRand-like logs a few days after launch):
+``first_day_share=0.3, catalogue="growing", client_fields="no_platform", id_style="uuid",
+time_encoding="offset"``. Chinese and emoji hashtags are unaffected by any option.
 """
 
 from __future__ import annotations
@@ -160,10 +203,11 @@ import math
 import os
 import re
 import time
+import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -259,6 +303,30 @@ _SPAM_PUBLISH_HOUR = 1
 _TREND_BONUS, _TV_BONUS, _SPAM_LEAK_BONUS = 0.4, 0.6, -1.5
 
 _PART_RE = re.compile(r"^part-\d{5}(?:-redelivery)?\.jsonl(?:\.gz)?$")
+
+# source shapes (options of generate() that imitate real sources; defaults = the original shape)
+_SHAPE_DEFAULTS: dict[str, Any] = {
+    "first_day_share": 1.0, "catalogue": "preloaded", "client_fields": "full", "id_style": "short",
+    "time_encoding": "mixed",
+}
+_CATALOGUE_MODES = ("preloaded", "growing")
+_CLIENT_FIELD_MODES = ("full", "no_platform", "none")
+_ID_STYLES = ("short", "uuid")
+_TIME_ENCODINGS = ("mixed", "offset")
+#: catalogue="growing": share of the pre-existing catalogue (>= 1 video) live at go-live (launch content).
+_LAUNCH_SEED_SHARE = 0.05
+
+
+def _long_id(seed: int, kind: str, key: Any) -> str:
+    """A deterministic 36–40-character id (id_style="uuid"): 80 % a UUID (36), 10 % ``kr-`` + UUID
+    (39), 10 % 40 hex digits (a SHA-1-like id), as real logs mix them. ``kind`` separates the
+    namespaces (users, videos, events) so ids never collide across them."""
+    h = hashlib.blake2b(f"{kind}:{seed}:{key}".encode(), digest_size=20).digest()
+    form = h[19] % 10
+    if form == 0:
+        return h.hex()
+    u = str(uuid.UUID(bytes=h[:16], version=4))
+    return "kr-" + u if form == 1 else u
 
 
 def trend_multiplier(t_days: np.ndarray | float, peak: float) -> np.ndarray:
@@ -756,6 +824,8 @@ class _World:
         self.n_org, self.n_all = n_org, n_all
         ids = rng.choice(90_000_000, size=n_all, replace=False) + 10_000_000
         self.user_ids = [f"u{x:08d}" for x in ids.tolist()]
+        if p.id_style == "uuid":
+            self.user_ids = [_long_id(p.seed, "user", i) for i in range(n_all)]
         self.user_json = np.array([f'"{u}"' for u in self.user_ids], dtype=object)
         reg_w = np.array([w for _, _, w in _REGIONS])
         self.region = rng.choice(len(_REGIONS), size=n_all, p=reg_w / reg_w.sum())
@@ -790,8 +860,12 @@ class _World:
             plat = _PLATFORMS[self.platform[u]]
             av = self.appv_names[self.appv[u]]
             rc = reg_codes[self.region[u]]
-            full.append(f',"region":"{rc}","platform":"{plat}","app_version":"{av}"')
-            noreg.append(f',"platform":"{plat}","app_version":"{av}"')
+            if p.client_fields == "full":
+                full.append(f',"region":"{rc}","platform":"{plat}","app_version":"{av}"')
+                noreg.append(f',"platform":"{plat}","app_version":"{av}"')
+            else:  # the source has no client (platform, app_version); "none": no region either
+                full.append(f',"region":"{rc}"' if p.client_fields == "no_platform" else "")
+                noreg.append("")
             none.append("")
         self.client = np.array([full, noreg, none], dtype=object).T.copy()  # (n_all, 3)
         # local-hour diurnal per region and UTC hour (hour midpoint)
@@ -800,6 +874,18 @@ class _World:
         for r, (_, off, _) in enumerate(_REGIONS):
             for h in range(24):
                 self.reg_curve[r, h] = calib.diurnal_local[((h * 60 + 30 + off) // 60) % 24]
+        # go-live (first_day_share < 1): the last hours of day 0 whose expected share of the
+        # population's daily activity reaches first_day_share; nothing happens before
+        self.first_hour = 0
+        if p.first_day_share < 1.0:
+            hw = (np.bincount(self.region[:n_org], weights=self.activity[:n_org], minlength=len(_REGIONS))
+                  @ self.reg_curve)
+            tail = np.cumsum(hw[::-1])[::-1] / hw.sum()
+            self.first_hour = int(np.flatnonzero(tail >= p.first_day_share - 1e-12).max())
+        self.live_ms = p.start_ms + self.first_hour * _HOUR_MS
+        self.day0_events = (p.events_per_day if p.first_day_share >= 1.0
+                            else max(1, round(p.first_day_share * p.events_per_day)))
+        self.spam_hour = max(_SPAM_PUBLISH_HOUR, self.first_hour) if p.spam_day == 0 else _SPAM_PUBLISH_HOUR
 
         # creators: a subset of organic users, Zipf productivity, a main category
         n_cre = max(5, n_org // 25)
@@ -929,18 +1015,43 @@ class _World:
 
     # .............................................................................................
     def _hour_pub_times(self, rng: np.random.Generator, day: int, n: int) -> np.ndarray:
-        """n publish times on `day`, hours weighted by the population diurnal curve."""
+        """n publish times on `day`, hours weighted by the population diurnal curve (day 0: from
+        the go-live hour on, after the launch window)."""
         p = self.p
         w = (np.bincount(self.region[: self.n_org], weights=self.activity[: self.n_org], minlength=len(_REGIONS))
              @ self.reg_curve)
+        if day == 0 and self.first_hour:
+            w[: self.first_hour] = 0.0  # the collector is not live yet
         hours = rng.choice(24, size=n, p=w / w.sum())
         lo = p.start_ms + day * _DAY_MS + hours * _HOUR_MS
         off = rng.integers(0, _HOUR_MS, n)
         t = lo + off
         if day == 0:
-            h0 = hours == 0
+            h0 = hours == self.first_hour
             t[h0] = lo[h0] + _CATALOGUE_WINDOW_MS + (off[h0] % (_HOUR_MS - _CATALOGUE_WINDOW_MS))
         return t
+
+    def _launch_pubs(self, rng: np.random.Generator, n: int, last_day: int | None = None,
+                     seed_share: float = _LAUNCH_SEED_SHARE) -> np.ndarray:
+        """Publish times (ms) of ``n`` videos that exist before the run's own uploads.
+
+        ``catalogue="preloaded"``: all in the go-live window (the first minute). ``"growing"``: a
+        ``seed_share`` of them (>= 1 when ``seed_share > 0``, the launch content) in that window,
+        the rest spread over days 0..``last_day`` (default the last day) with daily counts growing
+        linearly (day weight d + 1) at diurnal-weighted hours; all in the window if ``last_day < 0``.
+        """
+        if self.p.catalogue == "preloaded" or n == 0:
+            return self.live_ms + rng.integers(0, _CATALOGUE_WINDOW_MS, n)
+        last = self.p.days - 1 if last_day is None else min(last_day, self.p.days - 1)
+        if last < 0:
+            n_seed = n
+        else:
+            n_seed = min(n, max(1, round(n * seed_share))) if seed_share > 0 else 0
+        parts = [self.live_ms + rng.integers(0, _CATALOGUE_WINDOW_MS, n_seed)]
+        if n > n_seed:
+            cnt = _largest_remainder(n - n_seed, np.arange(1, last + 2, dtype=np.float64))
+            parts += [self._hour_pub_times(rng, d, int(k)) for d, k in enumerate(cnt.tolist()) if k]
+        return np.concatenate(parts).astype(np.int64)
 
     def _build_videos(self, rng: np.random.Generator) -> None:
         p, v, C, cal = self.p, self.vocab, self.C, self.calib
@@ -959,7 +1070,7 @@ class _World:
         # catalogue (organic)
         cre = creator_pick(n_cat)
         cats = cats_for(cre)
-        pub = p.start_ms + rng.integers(0, _CATALOGUE_WINDOW_MS, n_cat)
+        pub = self._launch_pubs(rng, n_cat)
         w = rng.permutation(zipf_w)
         for i in range(n_cat):
             rows.append(dict(pub=int(pub[i]), creator=int(self.creators[cre[i]]), cat=int(cats[i]),
@@ -988,7 +1099,7 @@ class _World:
             pools.append(pool)
             cat = int(v.tag_main_cat[tag])
             sound = f"s-trend-{j}"
-            pre_pub = p.start_ms + rng.integers(0, _CATALOGUE_WINDOW_MS, n_pre)
+            pre_pub = self._launch_pubs(rng, n_pre, last_day=self.t_start - 1, seed_share=0.0)
             plan = [(int(t), "trend_tag") for t in pre_pub]
             for d in range(self.t_start, p.days):
                 m = float(trend_multiplier(d - self.t_start + 0.5, pool.peak))
@@ -1012,7 +1123,9 @@ class _World:
             k = int(rng.integers(1, 3))
             tg = [self.generic_tags[int(i)] for i in rng.choice(len(self.generic_tags), size=k, replace=False)]
             cre_i = creator_pick(1)
-            rows.append(dict(pub=int(p.start_ms + rng.integers(0, _CATALOGUE_WINDOW_MS)),
+            rows.append(dict(pub=int(self.live_ms + rng.integers(0, _CATALOGUE_WINDOW_MS)
+                                     if p.catalogue == "preloaded"
+                                     else self._launch_pubs(rng, 1, last_day=start - 1, seed_share=0.0)[0]),
                              creator=int(self.creators[cre_i[0]]), cat=int(cats_for(cre_i)[0]),
                              tags=tg, pool=pid, weight=1.0, role="trending_video"))
         # steady tag pool
@@ -1021,7 +1134,7 @@ class _World:
         pools.append(pool)
         self.steady_pool = pid
         n_st = max(10, round(n_cat * 0.02))
-        times = [int(t) for t in p.start_ms + rng.integers(0, _CATALOGUE_WINDOW_MS, n_st)]
+        times = [int(t) for t in self._launch_pubs(rng, n_st)]
         for d in range(p.days):
             times += [int(t) for t in self._hour_pub_times(rng, d, max(1, round(p.new_videos_per_day * 0.02)))]
         st_w = rng.permutation((np.arange(1, len(times) + 1) + _ZIPF_Q) ** -_ZIPF_ALPHA)
@@ -1034,12 +1147,12 @@ class _World:
         self.spam_day = p.spam_day
         pool = _Pool("spam_leak", v.tags[self.spam_tag], _SPAM_LEAK_SHARE, bonus=_SPAM_LEAK_BONUS,
                      active_days=(self.spam_day,) if p.spam_accounts else (),
-                     active_from_hour=_SPAM_PUBLISH_HOUR + 1)
+                     active_from_hour=self.spam_hour + 1)
         pid = len(pools)
         pools.append(pool)
         self.spam_pool = pid
         self.spam_users = np.arange(self.n_org, self.n_all)
-        spam_t0 = p.start_ms + self.spam_day * _DAY_MS + _SPAM_PUBLISH_HOUR * _HOUR_MS
+        spam_t0 = p.start_ms + self.spam_day * _DAY_MS + self.spam_hour * _HOUR_MS
         for u in self.spam_users.tolist():
             for _ in range(3):
                 rows.append(dict(pub=int(spam_t0 + rng.integers(0, _HOUR_MS)), creator=u,
@@ -1060,6 +1173,8 @@ class _World:
         self.v_dur = _trunc_lognormal(rng, n, cal.dur_logmu, cal.dur_logsd)
         vid = rng.choice(900_000_000, size=n, replace=False) + 100_000_000
         self.video_ids = [f"v{x:09d}" for x in vid.tolist()]
+        if p.id_style == "uuid":
+            self.video_ids = [_long_id(p.seed, "video", i) for i in range(n)]
         self.vid_frag = np.array([f',"video_id":"{x}"' for x in self.video_ids] + [""], dtype=object)
         n_sounds = max(20, n // 8)
         snd_w = (np.arange(1, n_sounds + 1) + 2.0) ** -1.0
@@ -1154,15 +1269,28 @@ class _Params:
     spam_accounts: int
     trend_start_day: int
     spam_day: int
+    first_day_share: float = 1.0
+    catalogue: str = "preloaded"
+    client_fields: str = "full"
+    id_style: str = "short"
+    time_encoding: str = "mixed"
     start_ms: int = 0
+
+    def shape(self) -> dict[str, Any]:
+        """The source-shape options (see generate()); equal to _SHAPE_DEFAULTS by default."""
+        return {k: getattr(self, k) for k in _SHAPE_DEFAULTS}
 
     def public(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("landing_root")
         d.pop("start_ms")
+        for k in _SHAPE_DEFAULTS:
+            d.pop(k)
         d["start"] = self.start.isoformat()
         d["trend_start"] = (self.start + _dt.timedelta(days=self.trend_start_day)).isoformat()
         d["spam_date"] = (self.start + _dt.timedelta(days=self.spam_day)).isoformat()
+        if self.shape() != _SHAPE_DEFAULTS:  # absent by default: the original ground truth, byte for byte
+            d["source_shape"] = self.shape()
         return d
 
 
@@ -1388,8 +1516,9 @@ _BAD_TIMES = (
 
 
 def _make_bad(code: str, tmpl: dict[str, Any], rng: np.random.Generator, hour_end_ms: int,
-              tolerance_ms: int) -> str:
-    """Serialise `tmpl` (a valid event dict) broken in exactly one way that maps to `code`."""
+              tolerance_ms: int, offset_only: bool = False) -> str:
+    """Serialise `tmpl` (a valid event dict) broken in exactly one way that maps to `code`
+    (``offset_only``: time_encoding="offset", planted times carry an offset, never ``Z``)."""
     d = dict(tmpl)
     et = d["event_type"]
     pick = lambda seq: seq[int(rng.integers(len(seq)))]  # noqa: E731
@@ -1426,7 +1555,7 @@ def _make_bad(code: str, tmpl: dict[str, Any], rng: np.random.Generator, hour_en
             d[f] = None
         return dumps(d)
     if code == contract.REASON_WRONG_TYPE:
-        opts = ["user_id_num", "event_id_num", "app_version_num"]
+        opts = ["user_id_num", "event_id_num"] + (["app_version_num"] if "app_version" in d else [])
         if "video_id" in d:
             opts.append("video_id_num")
         if et == "play":
@@ -1437,13 +1566,15 @@ def _make_bad(code: str, tmpl: dict[str, Any], rng: np.random.Generator, hour_en
             opts += ["tags_str", "tags_str", "tags_num_elem", "dur_str"]
         o = pick(opts)
         if o == "user_id_num":
-            d["user_id"] = int(d["user_id"][1:])
+            uid = d["user_id"][1:]
+            d["user_id"] = int(uid) if uid.isdigit() else int(rng.integers(1, 10**9))
         elif o == "event_id_num":
             d["event_id"] = int(rng.integers(1, 10**9))
         elif o == "app_version_num":
             d["app_version"] = 12.4
         elif o == "video_id_num":
-            d["video_id"] = int(d["video_id"][1:])
+            vid = d["video_id"][1:]
+            d["video_id"] = int(vid) if vid.isdigit() else int(rng.integers(1, 10**9))
         elif o == "pt_str":
             d["play_time_ms"] = str(d["play_time_ms"])
         elif o == "pt_float":
@@ -1472,10 +1603,13 @@ def _make_bad(code: str, tmpl: dict[str, Any], rng: np.random.Generator, hour_en
             "{feb30}": "2024-02-30T10:15:00Z",
             "{date_only}": iso[:10],
         }.get(form, form)
+        if offset_only and d["event_time"].endswith("Z"):
+            d["event_time"] = d["event_time"][:-1] + "+08:00"
         return dumps(d)
     if code == contract.REASON_FUTURE_EVENT_TIME:
         ms = hour_end_ms + tolerance_ms + 60_000 + int(rng.integers(0, 3 * _DAY_MS))
-        d["event_time"] = _encode_time(ms, int(rng.integers(3)), pick((480, 0, -300, 330)))
+        e = int(rng.integers(3))
+        d["event_time"] = _encode_time(ms, 1 if offset_only else e, pick((480, 0, -300, 330)))
         return dumps(d)
     if code == contract.REASON_NEGATIVE_PLAY_TIME:
         d["play_time_ms"] = -int(rng.integers(1, 60_000))
@@ -1518,6 +1652,19 @@ def _check_int(name: str, v: int, lo: int) -> int:
     return int(v)
 
 
+def _check_share(name: str, v: float) -> float:
+    if (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(float(v))
+            or not (0.0 < float(v) <= 1.0)):
+        raise ValueError(f"{name} must be a number in (0, 1], got {v!r}")
+    return float(v)
+
+
+def _check_choice(name: str, v: str, choices: tuple[str, ...]) -> str:
+    if not isinstance(v, str) or v not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(repr(c) for c in choices)}, got {v!r}")
+    return v
+
+
 def generate(
     landing_root: str | os.PathLike,
     *,
@@ -1544,6 +1691,11 @@ def generate(
     spam_accounts: int = 5,
     trend_start: _dt.date | None = None,
     spam_date: _dt.date | None = None,
+    first_day_share: float = 1.0,
+    catalogue: Literal["preloaded", "growing"] = "preloaded",
+    client_fields: Literal["full", "no_platform", "none"] = "full",
+    id_style: Literal["short", "uuid"] = "short",
+    time_encoding: Literal["mixed", "offset"] = "mixed",
 ) -> GenerationSummary:
     """Write ``days`` days of synthetic landing files under ``landing_root`` and the ground truth.
 
@@ -1556,7 +1708,9 @@ def generate(
         days: number of consecutive dates (>= 1).
         events_per_day: valid distinct events per arrival date (>= 1). Exact when it exceeds the
             day's publish events (always from a few hundred up); day 0 includes one ``publish`` per
-            pre-existing catalogue video (~5 %). Duplicate copies and bad lines come on top.
+            pre-existing catalogue video (~5 %) unless ``catalogue="growing"``, and holds
+            ``round(first_day_share × events_per_day)`` events. Duplicate copies and bad lines come
+            on top.
         seed: non-negative integer; the output is a pure function of all arguments.
         bad_fraction: share of lines (in [0, 1)) that break the contract, one violation each, spread
             evenly over every reason code except ``corrupt_file`` (relative to each hour's lines
@@ -1584,6 +1738,25 @@ def generate(
         trend_start: first day of the planted trends; default day index ``max(2, 3·days // 7)``
             (capped at the last day). spam_date: the spam burst day; default the trend peak day
             (``trend_start + 2``, capped at the last day).
+        first_day_share: share in (0, 1] of ``events_per_day`` that day 0 holds (default 1: the
+            whole day). Imitates a collector that went live during day 0: only the late UTC hours
+            from the go-live hour on get events (0.3 → from 14:00 UTC), chosen so those hours keep
+            their natural rates (see "Source shapes" in the module docstring).
+        catalogue: ``"preloaded"`` (default): the whole pre-existing catalogue (``n_videos``) is
+            published in the first minute of day 0. ``"growing"``: 5 % of it at go-live, the rest
+            spread over the days (growing daily counts), as in a young product; nothing is watched
+            before its publish time.
+        client_fields: ``"full"`` (default) ``region``/``platform``/``app_version``;
+            ``"no_platform"``: no ``platform``/``app_version`` keys on any line (KuaiRand-like
+            sources have no client); ``"none"``: no ``region`` either. Keys are absent, not null.
+        id_style: ``"short"`` (default: ``u########``, ``v#########``, ``e-<seed>-<date>-<hex>``) or
+            ``"uuid"``: user/creator, video and event ids of 36–40 characters (UUID text, ``kr-`` +
+            UUID, 40 hex digits), deterministic per seed, as in real logs; ground truth alike.
+        time_encoding: ``"mixed"`` (default: ``Z``, local offset or epoch ms by platform) or
+            ``"offset"``: every event_time is RFC 3339 in the actor's local offset, never ``Z``.
+            The combination imitating a young real source is ``first_day_share=0.3,
+            catalogue="growing", client_fields="no_platform", id_style="uuid",
+            time_encoding="offset"``.
 
     Returns:
         :class:`GenerationSummary`.
@@ -1591,7 +1764,8 @@ def generate(
     Raises:
         ValueError: an argument out of range (days < 1, events_per_day < 1, a fraction outside
             [0, 1), negative counts, redelivered_files above the number of files, dates outside the
-            run, a vocabulary too small for the planted tags).
+            run, a vocabulary too small for the planted tags, first_day_share outside (0, 1], an
+            unknown catalogue / client_fields / id_style / time_encoding value).
         FileNotFoundError: an explicit ``tags_path`` / ``kuairand_path`` that does not exist.
     """
     t_begin = time.perf_counter()
@@ -1616,6 +1790,11 @@ def generate(
     n_trending_hashtags = _check_int("n_trending_hashtags", n_trending_hashtags, 0)
     n_trending_videos = _check_int("n_trending_videos", n_trending_videos, 0)
     spam_accounts = _check_int("spam_accounts", spam_accounts, 0)
+    first_day_share = _check_share("first_day_share", first_day_share)
+    catalogue = _check_choice("catalogue", catalogue, _CATALOGUE_MODES)
+    client_fields = _check_choice("client_fields", client_fields, _CLIENT_FIELD_MODES)
+    id_style = _check_choice("id_style", id_style, _ID_STYLES)
+    time_encoding = _check_choice("time_encoding", time_encoding, _TIME_ENCODINGS)
     if redelivered_files > days * 24 * files_per_hour:
         raise ValueError(
             f"redelivered_files={redelivered_files} exceeds the {days * 24 * files_per_hour} regular files")
@@ -1646,11 +1825,17 @@ def generate(
         n_videos=n_videos, new_videos_per_day=new_videos_per_day,
         n_trending_hashtags=n_trending_hashtags, n_trending_videos=n_trending_videos,
         spam_accounts=spam_accounts, trend_start_day=t_start, spam_day=s_day,
+        first_day_share=first_day_share, catalogue=catalogue, client_fields=client_fields,
+        id_style=id_style, time_encoding=time_encoding,
         start_ms=int(_dt.datetime(start.year, start.month, start.day, tzinfo=_dt.timezone.utc).timestamp() * 1000),
     )
     vocab = _cached("vocab", _resolve(tags_path, DEFAULT_TAGS_PATH), _load_vocab)
     calib = _cached("calib", _resolve(kuairand_path, DEFAULT_KUAIRAND_PATH), _load_calib)
     world = _World(p, vocab, calib)
+    live_files = (days * 24 - world.first_hour) * files_per_hour
+    if redelivered_files > live_files:
+        raise ValueError(f"redelivered_files={redelivered_files} exceeds the {live_files} regular files "
+                         f"(first_day_share={first_day_share}: day 0 has files from hour {world.first_hour})")
     run = _Run(p, world)
     run.execute()
     gt_path = run.write_ground_truth()
@@ -1686,10 +1871,11 @@ class _Run:
         self.ext = ".jsonl.gz" if p.compress else ".jsonl"
         self.tol_ms = p.future_tolerance_seconds * 1000
         rng = np.random.default_rng([p.seed, 0x5EED, 2])
-        n_slots = p.days * 24 * p.files_per_hour
+        fh = world.first_hour  # hours before go-live have no files
+        n_slots = (p.days * 24 - fh) * p.files_per_hour
         red = rng.choice(n_slots, size=p.redelivered_files, replace=False) if p.redelivered_files else []
-        self.redeliver = {(int(s) // p.files_per_hour, int(s) % p.files_per_hour) for s in red}
-        corrupt_hours = rng.integers(0, p.days * 24, p.corrupt_files) if p.corrupt_files else []
+        self.redeliver = {(int(s) // p.files_per_hour + fh, int(s) % p.files_per_hour) for s in red}
+        corrupt_hours = rng.integers(fh, p.days * 24, p.corrupt_files) if p.corrupt_files else []
         self.corrupt_per_hour: dict[int, int] = {}
         for g in sorted(int(x) for x in corrupt_hours):
             self.corrupt_per_hour[g] = self.corrupt_per_hour.get(g, 0) + 1
@@ -1769,18 +1955,22 @@ class _Run:
         day_ms = p.start_ms + d * _DAY_MS
         pub_per_hour = np.bincount(((w.v_pub[(w.v_pub >= day_ms) & (w.v_pub < day_ms + _DAY_MS)] - day_ms) // _HOUR_MS),
                                    minlength=24)
-        inter_total = max(0, p.events_per_day - int(pub_per_hour.sum()))
+        day_events = w.day0_events if d == 0 else p.events_per_day
+        inter_total = max(0, day_events - int(pub_per_hour.sum()))
         act_reg = np.bincount(w.region, weights=w.activity * day_mask, minlength=len(_REGIONS))
         hour_w = act_reg @ w.reg_curve
+        h_first = w.first_hour if d == 0 else 0
+        if h_first:
+            hour_w[:h_first] = 0.0  # before go-live
         budget = _largest_remainder(inter_total, hour_w)
         self.hour_budget[d] = budget
         spam = np.zeros(24, dtype=np.int64)
         if p.spam_accounts and d == w.spam_day:
-            hours = np.arange(_SPAM_PUBLISH_HOUR + 1, 24)
-            spam_total = int(round(_SPAM_EVENT_SHARE * p.events_per_day))
+            hours = np.arange(w.spam_hour + 1, 24)
+            spam_total = int(round(_SPAM_EVENT_SHARE * day_events))
             spam[hours] = _largest_remainder(spam_total, np.ones(len(hours)))
             spam = np.minimum(spam, budget // 2)
-        for h in range(24):
+        for h in range(h_first, 24):
             self._hour(d, h, day_mask, int(budget[h] - spam[h]), int(spam[h]))
 
     def _hour(self, d: int, h: int, day_mask: np.ndarray, need: int, need_spam: int) -> None:
@@ -1789,7 +1979,7 @@ class _Run:
         rng = np.random.default_rng([p.seed, 0x5EED, 4, d, h])
         T0 = p.start_ms + g * _HOUR_MS
         T1 = T0 + _HOUR_MS
-        t_lo = T0 + (_CATALOGUE_WINDOW_MS if g == 0 else 0)
+        t_lo = T0 + (_CATALOGUE_WINDOW_MS if g == w.first_hour else 0)
         cut = t_lo
         t_mid_days = (g + 0.5) / 24.0
         user_cum = gen.user_cdf(day_mask, h)
@@ -1829,7 +2019,7 @@ class _Run:
                 lateness = (t0 - midnight) + _HOUR_MS + (rng.exponential(5.0, chosen.size) * _HOUR_MS).astype(np.int64)
                 lateness = np.minimum(lateness, (t0 - midnight) + 3 * _DAY_MS)
                 new_t0 = t0 - lateness
-                lb = np.maximum(p.start_ms, w.v_pub[imps.video[chosen]] + 1000)
+                lb = np.maximum(w.live_ms, w.v_pub[imps.video[chosen]] + 1000)
                 new_t0 = np.maximum(new_t0, lb)
                 ok = new_t0 + _HOUR_MS <= midnight
                 chosen, new_t0, t0 = chosen[ok], new_t0[ok], t0[ok]
@@ -1905,7 +2095,10 @@ class _Run:
         # event ids: one counter per arrival date, in line order
         base = self._date_counter(d, total)
         pre = f'"e-{p.seed}-{self.ymd[d]}-'
-        ids = [f'{pre}{i:07x}"' for i in range(base, base + total)]
+        if p.id_style == "uuid":
+            ids = [f'"{_long_id(p.seed, "event", f"{self.ymd[d]}-{i}")}"' for i in range(base, base + total)]
+        else:
+            ids = [f'{pre}{i:07x}"' for i in range(base, base + total)]
         lines: list[str] = [""] * total
         valid_lines = self._format(rng, [ids[i] for i in valid_pos.tolist()], etype, user, video, video_ref, tms, pt, dnull)
         for pos, line in zip(valid_pos.tolist(), valid_lines):
@@ -1915,7 +2108,7 @@ class _Run:
             code = self.bad_codes[self.bad_counter % len(self.bad_codes)]
             self.bad_counter += 1
             tmpl = self._template(rng, code, ids[pos][1:-1], etype, user, video, video_ref, tms, pt, dnull, T0)
-            lines[pos] = _make_bad(code, tmpl, rng, T1, self.tol_ms)
+            lines[pos] = _make_bad(code, tmpl, rng, T1, self.tol_ms, offset_only=p.time_encoding == "offset")
             bad_codes_here.append(code)
 
         # ---- split into parts, duplicates, carry-in ----
@@ -2028,6 +2221,8 @@ class _Run:
         r = rng.random(n)
         ec = w.enc_cum[user]
         enc = (r >= ec[:, 0]).astype(np.int64) + (r >= ec[:, 1])
+        if self.p.time_encoding == "offset":
+            enc = np.ones(n, dtype=np.int64)  # every time in the actor's local offset
         time_json = np.empty(n, dtype=object)
         m0 = enc == 0
         if m0.any():
@@ -2090,10 +2285,14 @@ class _Run:
             t = T0 + int(rng.integers(_HOUR_MS))
             ptv, dn = int(w.v_dur[0]), False
             v_orig = 0
+        def enc() -> int:
+            e = int(rng.integers(3))
+            return 1 if self.p.time_encoding == "offset" else e
+
         d: dict[str, Any] = {
             "event_id": event_id,
             "event_type": _TYPES[et],
-            "event_time": _encode_time(t, int(rng.integers(3)), int(w.off_min[u])),
+            "event_time": _encode_time(t, enc(), int(w.off_min[u])),
             "user_id": w.user_ids[u],
         }
         if v < w.n_videos:
@@ -2106,11 +2305,13 @@ class _Run:
         elif et == T_PUBLISH:
             d = json.loads("{" + f'"event_id":"{event_id}","event_type":"publish","event_time":1,"user_id":"x"'
                            + w.pub_tail[v] + w.vid_frag[v] + "}")
-            d["event_time"] = _encode_time(t, int(rng.integers(3)), int(w.off_min[u]))
+            d["event_time"] = _encode_time(t, enc(), int(w.off_min[u]))
             d["user_id"] = w.user_ids[int(w.v_creator[v])]
-        d["region"] = _REGIONS[int(w.region[u])][0]
-        d["platform"] = _PLATFORMS[int(w.platform[u])]
-        d["app_version"] = w.appv_names[int(w.appv[u])]
+        if self.p.client_fields != "none":
+            d["region"] = _REGIONS[int(w.region[u])][0]
+        if self.p.client_fields == "full":
+            d["platform"] = _PLATFORMS[int(w.platform[u])]
+            d["app_version"] = w.appv_names[int(w.appv[u])]
         return d
 
     # .............................................................................................
@@ -2131,6 +2332,13 @@ class _Run:
             key = u // self.w.n_all
             np.add.at(out, (key // n_keys, key % n_keys), 1)
         return out
+
+    def _parameters(self) -> dict[str, Any]:
+        d = self.p.public()
+        if "source_shape" in d:
+            d["source_shape"]["go_live_time"] = _iso_ms(self.w.live_ms) + "Z"
+            d["source_shape"]["first_live_hour"] = self.w.first_hour
+        return d
 
     def write_ground_truth(self) -> Path:
         p, w, v = self.p, self.w, self.w.vocab
@@ -2181,7 +2389,7 @@ class _Run:
             "generator": "reelhouse.generate",
             "generator_version": GENERATOR_VERSION,
             "contract_version": contract.CONTRACT_VERSION,
-            "parameters": p.public(),
+            "parameters": self._parameters(),
             "dates": self.dates,
             "sources": {
                 "vocabulary": {"kind": v.source, "path": v.path, "sha256": v.sha256,
