@@ -561,3 +561,223 @@ def test_popularity_is_heavy_tailed(week):
     counts = sorted(c.values(), reverse=True)
     top1 = sum(counts[: max(1, len(counts) // 100)])
     assert top1 > 0.08 * sum(counts)  # top 1 % of videos draw well over 1 % of impressions
+
+
+# ------------------------------------------------------------------------------------------------
+# Source shapes (issue 14): options that imitate real sources
+# ------------------------------------------------------------------------------------------------
+REAL_LIKE = dict(first_day_share=0.3, catalogue="growing", client_fields="no_platform", id_style="uuid",
+                 time_encoding="offset")
+REAL_EPD = 4_000
+
+
+def raw_lines(root: Path) -> list[str]:
+    """Every line of every readable landing file (valid, duplicate and bad lines alike)."""
+    out = []
+    for path in sorted((root / contract.LANDING_EVENTS_DIR).rglob("*.jsonl*")):
+        raw = path.read_bytes()
+        try:
+            raw = gzip.decompress(raw) if path.name.endswith(".gz") else raw
+        except (OSError, EOFError, zlib.error):
+            continue
+        out += raw.decode("utf-8").split("\n")[:-1]
+    return out
+
+
+def first_occurrences(rows) -> dict:
+    first = {}
+    for r in sorted(rows, key=lambda r: (r["_date"], r["_hour"], r["_file"])):
+        first.setdefault(r["event_id"], r)
+    return first
+
+
+@pytest.fixture(scope="module")
+def real_like(tmp_path_factory):
+    """A 3-day run with every source-shape option of a young real source and every defect on."""
+    root = tmp_path_factory.mktemp("real_like")
+    summary = generate(root, start=START, days=3, events_per_day=REAL_EPD, seed=21, bad_fraction=0.01,
+                       duplicate_fraction=0.02, redelivered_files=1, late_fraction=0.02, corrupt_files=1,
+                       **REAL_LIKE)
+    rows, bad, files = read_landing(root)
+    return root, summary, load_gt(root), rows, bad, files
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"first_day_share": 0}, {"first_day_share": 0.0}, {"first_day_share": 1.01}, {"first_day_share": -0.3},
+        {"first_day_share": float("nan")}, {"first_day_share": True}, {"first_day_share": "0.3"},
+        {"catalogue": "grown"}, {"catalogue": None}, {"client_fields": "platform"}, {"client_fields": ""},
+        {"id_style": "UUID"}, {"id_style": 36}, {"time_encoding": "Z"}, {"time_encoding": "utc"},
+    ],
+)
+def test_shape_arguments_raise_value_error(tmp_path, kwargs):
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        generate(tmp_path, start=START, days=1, events_per_day=100, **kwargs)
+    assert not (tmp_path / "events").exists()
+
+
+def test_redeliveries_only_in_live_hours_are_checked(tmp_path):
+    # share 0.02 → only hour 23 of day 0 is live: 2 regular files, so 3 redeliveries are too many
+    with pytest.raises(ValueError, match="redelivered_files"):
+        generate(tmp_path, start=START, days=1, events_per_day=500, first_day_share=0.02, redelivered_files=3)
+
+
+def test_default_shape_options_change_nothing(tmp_path):
+    kw = dict(start=START, days=2, events_per_day=2_000, seed=5, corrupt_files=1, redelivered_files=1)
+    generate(tmp_path / "a", **kw)
+    generate(tmp_path / "b", **kw, first_day_share=1.0, catalogue="preloaded", client_fields="full",
+             id_style="short", time_encoding="mixed")
+    assert tree_bytes(tmp_path / "a") == tree_bytes(tmp_path / "b")
+    assert "source_shape" not in load_gt(tmp_path / "a")["parameters"]
+
+
+def test_real_like_is_deterministic(tmp_path):
+    kw = dict(start=START, days=2, events_per_day=1_500, seed=9, redelivered_files=1, **REAL_LIKE)
+    generate(tmp_path / "a", **kw)
+    generate(tmp_path / "b", **kw)
+    assert tree_bytes(tmp_path / "a") == tree_bytes(tmp_path / "b")
+
+
+def test_first_day_share_partial_first_day_in_late_hours(real_like):
+    root, summary, gt, rows, bad, files = real_like
+    shape = gt["parameters"]["source_shape"]
+    assert {k: shape[k] for k in REAL_LIKE} == REAL_LIKE
+    h0 = shape["first_live_hour"]
+    assert 12 <= h0 <= 20  # the late (UTC) hours of day 0
+    go_live = int(dt.datetime(START.year, START.month, START.day, h0, tzinfo=dt.timezone.utc).timestamp() * 1000)
+    assert shape["go_live_time"] == f"{START.isoformat()}T{h0:02d}:00:00.000Z"
+    d0, d1 = START.isoformat(), (START + dt.timedelta(days=1)).isoformat()
+    assert summary.events_per_date[d0] == round(0.3 * REAL_EPD)
+    assert summary.events_per_date[d1] == REAL_EPD
+    # no file before go-live, every hour after it has files
+    hours0 = {int(contract.LANDING_FILE_PATTERN.search(rel).group(2))
+              for rel in files if contract.LANDING_FILE_PATTERN.search(rel).group(1) == d0}
+    assert hours0 == set(range(h0, 24))
+    # nothing happened before go-live (late events of later days included)
+    assert min(r["_ms"] for r in rows) >= go_live
+    assert gt["events_by_event_date"][d0]["total"] >= summary.events_per_date[d0]
+
+
+def test_growing_catalogue_publishes_over_the_days(real_like):
+    root, summary, gt, rows, bad, files = real_like
+    pubs = [gt["events_by_arrival_date"][d]["publish"] for d in gt["dates"]]
+    assert 0 < pubs[0] < pubs[1] < pubs[2]  # the catalogue appears over time, uploads grow
+    videos = read_csv_gz(root / GROUND_TRUTH_DIR / "videos.csv.gz")
+    by_date = Counter(date_of(int(v["publish_time_ms"])) for v in videos)
+    assert set(by_date) == set(gt["dates"])
+    # the preloaded shape would publish the whole catalogue (n_videos) on day 0 in one minute
+    n_cat = gt["parameters"]["n_videos"]
+    first_minute = Counter(int(v["publish_time_ms"]) // 60_000 for v in videos).most_common(1)[0][1]
+    assert first_minute < 0.2 * n_cat
+    # nothing is watched before its publish event's time, and the publish event carries that time
+    publish = {r["video_id"]: r["_ms"] for r in rows if r["event_type"] == "publish"}
+    assert publish == {v["video_id"]: int(v["publish_time_ms"]) for v in videos if v["video_id"] in publish}
+    for r in rows:
+        if r["event_type"] != "publish" and "video_id" in r:
+            assert r["video_id"] in publish and publish[r["video_id"]] < r["_ms"]
+    # distinct watched videos grow day by day
+    watched = defaultdict(set)
+    for r in rows:
+        if r["event_type"] == "impression":
+            watched[date_of(r["_ms"])].add(r["video_id"])
+    assert len(watched[gt["dates"][0]]) < len(watched[gt["dates"][2]])
+
+
+def test_client_fields_no_platform(real_like):
+    root, summary, gt, rows, bad, files = real_like
+    lines = raw_lines(root)
+    assert not [x for x in lines if '"platform"' in x or '"app_version"' in x]  # bad lines included
+    assert all("platform" not in r and "app_version" not in r for r in rows)
+    with_region = sum("region" in r for r in rows)
+    assert 0.9 * len(rows) < with_region < len(rows)  # still missing on a few % of lines
+    assert all(isinstance(r["region"], str) for r in rows if "region" in r)
+
+
+def test_client_fields_none(tmp_path):
+    generate(tmp_path, start=START, days=1, events_per_day=2_000, seed=3, bad_fraction=0.02, client_fields="none")
+    lines = raw_lines(tmp_path)
+    assert lines and not [x for x in lines if any(f'"{k}"' in x for k in ("platform", "app_version", "region"))]
+    # the latent table keeps the attributes
+    users = read_csv_gz(tmp_path / GROUND_TRUTH_DIR / "users.csv.gz")
+    assert all(u["region"] and u["platform"] for u in users)
+
+
+def test_uuid_ids_everywhere(real_like):
+    root, summary, gt, rows, bad, files = real_like
+    lengths = Counter()
+    for r in rows:
+        for k in ("event_id", "user_id", "video_id", "creator_id"):
+            if k in r:
+                assert isinstance(r[k], str) and 36 <= len(r[k]) <= 40, (k, r[k])
+                lengths[len(r[k])] += 1
+    assert set(lengths) == {36, 39, 40} and lengths[36] > lengths[39] + lengths[40]
+    uuid_like = [r["event_id"] for r in rows if len(r["event_id"]) == 36]
+    assert all(s[8] == s[13] == s[18] == s[23] == "-" and s[14] == "4" for s in uuid_like)
+    # distinct events have distinct ids; a duplicate line repeats its id verbatim
+    assert len(first_occurrences(rows)) == summary.events_total
+    # the ground truth speaks the same ids
+    users = {u["user_id"] for u in read_csv_gz(root / GROUND_TRUTH_DIR / "users.csv.gz")}
+    videos = {v["video_id"] for v in read_csv_gz(root / GROUND_TRUTH_DIR / "videos.csv.gz")}
+    assert {r["user_id"] for r in rows} <= users
+    assert {r["video_id"] for r in rows if "video_id" in r} <= videos
+    assert {r["creator_id"] for r in rows if "creator_id" in r} <= users
+    assert all(36 <= len(x) <= 40 for x in users | videos)
+    planted = [v for t in gt["trending_hashtags"] for v in t["video_ids"]] + gt["spam_hashtag"]["video_ids"]
+    assert set(planted) <= videos and set(gt["spam_hashtag"]["account_ids"]) <= users
+
+
+def test_offset_time_encoding(real_like):
+    root, summary, gt, rows, bad, files = real_like
+    offsets = Counter()
+    per_user = defaultdict(set)
+    for r in rows:
+        v = r["event_time"]
+        assert isinstance(v, str) and not v.endswith(("Z", "z")) and contract.is_rfc3339_with_offset(v)
+        offsets[v[-6:]] += 1
+        per_user[r["user_id"]].add(v[-6:])
+    assert offsets["+08:00"] > 0 and len(offsets) >= 5 and "+00:00" in offsets  # GB: +00:00, not Z
+    assert all(len(s) == 1 for s in per_user.values())  # the actor's own offset
+    # planted bad lines carry offsets too
+    assert not [x for x in raw_lines(root) if 'Z"' in x.split('"event_time":', 1)[-1][:40]]
+
+
+def test_real_like_counts_and_hashtags(real_like):
+    root, summary, gt, rows, bad, files = real_like
+    first = first_occurrences(rows)
+    per_date = Counter(r["_date"] for r in first.values())
+    assert dict(per_date) == summary.events_per_date == {
+        d: v["total"] for d, v in gt["events_by_arrival_date"].items()}
+    assert sum(n for n in files.values() if n is not None) == summary.lines_total
+    assert len(bad) == gt["bad_lines"]["total"] == sum(summary.bad_lines_by_reason.values())
+    for d, rec in gt["reconciliation"].items():
+        assert rec["lines"] == rec["valid_distinct_events"] + rec["duplicate_lines"] + rec["bad_lines"]
+        assert rec["lines"] == summary.lines_per_date[d]
+    assert summary.late_events == gt["late_events"]["total"] > 0
+    # Chinese and emoji hashtags remain
+    raw = [t for r in rows if r["event_type"] == "publish" for t in r["hashtags"]]
+    norm = {contract.normalize_hashtag(t) for t in raw}
+    assert any("\u4e00" <= ch <= "\u9fff" for t in norm for ch in t)
+    assert any(ord(ch) >= 0x1F300 or ch == "\u2764" for t in norm for ch in t)
+
+
+def test_real_like_run_ingests_balanced(real_like, spark, lake, config, data_dirs):
+    """The young-real-source shape passes the pipeline's ingest step and reconciles per date."""
+    import shutil
+
+    from spark_jobs import ingest
+
+    root, summary, gt, rows, bad, files = real_like
+    landing, _ = data_dirs
+    assert config.ingest.future_tolerance_seconds == TOL_S  # the tolerance the run was generated for
+    shutil.copytree(root, landing)
+    corrupt = Counter(contract.LANDING_FILE_PATTERN.search(p).group(1) for p in summary.corrupt_files)
+    for d in gt["dates"][:2]:  # the partial first day and a full day with cross-date copies and late events
+        rep = ingest.run(spark, lake, config, dt.date.fromisoformat(d))
+        assert rep.balanced, rep.message
+        assert rep.rows_kept == gt["events_by_arrival_date"][d]["total"]
+        assert rep.duplicates_dropped == gt["duplicates"]["by_date"][d]
+        assert rep.rows_quarantined == gt["bad_lines"]["by_date"][d] + corrupt[d]
+    silver = lake.read("silver.events")
+    assert silver.count() == sum(gt["events_by_arrival_date"][d]["total"] for d in gt["dates"][:2])
+    assert silver.where("length(event_id) < 36 OR length(user_id) < 36").count() == 0
