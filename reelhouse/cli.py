@@ -60,6 +60,18 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=7)
     g.add_argument("--bad-fraction", type=float, default=0.002)
     g.add_argument("--landing", help="landing root (default: paths.landing from conf)")
+    # source shapes of real logs (reelhouse.generate docstring); a young real source:
+    # --first-day-share 0.3 --catalogue growing --client-fields no_platform --id-style uuid --time-encoding offset
+    g.add_argument("--first-day-share", type=float, default=1.0,
+                   help="share (0, 1] of --events-per-day on day 0: the collector went live late that day")
+    g.add_argument("--catalogue", choices=["preloaded", "growing"], default="preloaded",
+                   help="growing: the pre-existing catalogue is published over the days, not all at 00:00 of day 0")
+    g.add_argument("--client-fields", choices=["full", "no_platform", "none"], default="full",
+                   help="no_platform: no platform/app_version keys; none: no region either")
+    g.add_argument("--id-style", choices=["short", "uuid"], default="short",
+                   help="uuid: 36-40 character user/video/event ids")
+    g.add_argument("--time-encoding", choices=["mixed", "offset"], default="mixed",
+                   help="offset: every event_time RFC 3339 with the actor's local offset, never Z")
 
     i = sub.add_parser("import", help="turn a real dataset into landing files")
     i.add_argument("dataset", choices=["kuairand"])
@@ -247,6 +259,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.landing or cfg.paths.landing, start=args.start, days=args.days,
                 events_per_day=args.events_per_day, seed=args.seed, bad_fraction=args.bad_fraction,
                 future_tolerance_seconds=cfg.ingest.future_tolerance_seconds,
+                first_day_share=args.first_day_share, catalogue=args.catalogue, client_fields=args.client_fields,
+                id_style=args.id_style, time_encoding=args.time_encoding,
             )
             print(json.dumps(summary.to_dict(), indent=2, default=str))
             return 0
