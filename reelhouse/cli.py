@@ -242,12 +242,22 @@ def _demo_consumers(cfg) -> int:
     return rc
 
 
+#: Commands that write into the lake / the landing folder: their paths are checked up front, so
+#: a read-only or missing folder is one line naming the key (exit 2), not a Spark traceback later.
+_WRITES_LAKE = frozenset({"run", "backfill", "gate", "features", "dataset", "model", "lake", "demo", "dbt"})
+_WRITES_LANDING = frozenset({"generate", "import", "demo"})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from reelhouse.config import ConfigError, get_config
+    from reelhouse.config import ConfigError, check_writable, get_config
 
     try:
         cfg = get_config()
+        if args.command in _WRITES_LAKE:
+            check_writable(cfg, "paths.lake")
+        if args.command in _WRITES_LANDING:
+            check_writable(cfg, "paths.landing")
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2

@@ -75,10 +75,12 @@ class TrendsConfig:
     """Trend-score parameters (see README "Trend score" and ``spark_jobs/gold_trends.py``).
 
     ``baseline_days``: trailing days averaged into the expectation; ``pseudo_count``: smoothing
-    k (users); ``min_support`` / ``min_support_share``: an item needs at least
-    ``max(min_support, min_support_share × the region's engaged users that day)`` weighted engaged
-    users to score; ``half_life_days``: decay
-    of the previous score; ``spam_event_cap``: events per user, item and day counted in full;
+    k (users); ``overdispersion``: φ of the negative-binomial variance ``e + φ·e²``; ``min_z`` /
+    ``min_lift``: an item is listed (rising today) only when its z ≥ ``min_z`` and observed ≥
+    ``(1 + min_lift) × expected``; ``min_support`` / ``min_support_share`` /
+    ``min_support_excess``: an item needs at least ``max(min_support, min(min_support_share × the
+    region's engaged users that day, expected + min_support_excess))`` weighted engaged users to
+    score; ``half_life_days``: decay of the previous score; ``spam_event_cap``: events per user, item and day counted in full;
     ``top_n`` / ``rankings_top_n``: rows kept per date and region; ``completion_threshold``: share
     of the duration (0..1] at which a play counts as complete.
     """
@@ -92,19 +94,28 @@ class TrendsConfig:
     top_n: int
     rankings_top_n: int
     completion_threshold: float
+    overdispersion: float = 0.04
+    min_z: float = 3.0
+    min_lift: float = 0.5
+    min_support_excess: float = 40.0
 
 
 @dataclass(frozen=True)
 class QualityConfig:
     """Quality-gate parameters (``reelhouse/quality.py``, ``expectations/``).
 
-    ``window_days``: trailing partitions the volume and drift baselines average over;
-    ``volume_band``: a partition's row count must lie within ``mean × (1 ± volume_band)`` of the
-    trailing partitions' counts (checked from Delta log statistics); ``min_history_days``: fewer
-    trailing partitions than this and volume/drift are not checked (cold start);
-    ``drift_tolerance``: relative change of a day KPI (completion rate, like rate) against its
-    trailing mean that raises a warning; ``min_on_date_share``: share (0..1) of a landing date's
-    silver events whose event_date must be that date (freshness).
+    ``window_days``: trailing partitions the volume and drift baselines are taken over;
+    ``volume_band``: a partition's volume below ``median × (1 − volume_band)`` of the trailing
+    full days blocks (checked from Delta log statistics); ``volume_max_ratio``: above
+    ``median × volume_max_ratio`` it warns (a surge is news, not a defect: duplicates are caught
+    by key uniqueness); ``partial_day_share``: trailing days below this share of the window's
+    median are partial or outage days (a source's first day, a blocked day) and left out of the
+    baseline; ``volume_min_history_days``: full days of history the volume check needs before it
+    applies; ``min_history_days``: the same for drift (cold start); ``drift_tolerance``: relative
+    change of a day KPI (completion rate, like rate) against its trailing mean that raises a
+    warning; ``null_share_tolerance``: absolute change (0..1) of an optional contract field's
+    share of nulls against its trailing median that raises a warning; ``min_on_date_share``:
+    share (0..1) of a landing date's silver events whose event_date must be that date (freshness).
     """
 
     window_days: int
@@ -112,6 +123,10 @@ class QualityConfig:
     min_history_days: int
     drift_tolerance: float
     min_on_date_share: float
+    volume_max_ratio: float = 3.0
+    partial_day_share: float = 0.5
+    volume_min_history_days: int = 2
+    null_share_tolerance: float = 0.2
 
 
 @dataclass(frozen=True)
@@ -222,14 +237,37 @@ def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]
     return out
 
 
-def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+def _env_overrides(environ: Mapping[str, str], known: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``REELHOUSE__<SECTION>__<KEY>[__<SUBKEY>]=value`` variables as a nested mapping.
+
+    ``known``: the base configuration; every key must exist in it (base.yaml lists every key,
+    since a missing one is an error), except below ``spark.conf`` where any Spark key goes.
+    Raises :class:`ConfigError` naming the variable for an unknown key (with the close matches)."""
+    import difflib
+
     out: dict[str, Any] = {}
-    for key, value in environ.items():
+    for key, value in sorted(environ.items()):
         if not key.startswith("REELHOUSE__"):
             continue
         parts = key[len("REELHOUSE__"):].split("__")
         # section and key names are lower-case; spark conf keys keep their case
-        parts = [p.lower() for p in parts[:2]] + parts[2:]
+        parts = [p.lower() for p in parts[:2]] + (parts[2:] if parts[:2] == ["spark", "conf"] else [p.lower() for p in parts[2:]])
+        if len(parts) < 2 or not all(parts):
+            raise ConfigError(f"environment variable {key}: expected REELHOUSE__<SECTION>__<KEY>, "
+                              f"e.g. REELHOUSE__PATHS__LAKE")
+        if known is not None:
+            node_k: Any = known
+            for i, p in enumerate(parts):
+                if i == 2 and parts[:2] == ["spark", "conf"]:
+                    break
+                if not isinstance(node_k, Mapping) or p not in node_k:
+                    where = ".".join(parts[:i]) or "the configuration"
+                    choices = sorted(node_k) if isinstance(node_k, Mapping) else []
+                    close = difflib.get_close_matches(p, choices, n=3)
+                    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else (
+                        f"; known keys of {where}: {choices}" if choices else "")
+                    raise ConfigError(f"environment variable {key} sets unknown key '{'.'.join(parts[: i + 1])}'{hint}")
+                node_k = node_k[p]
         node = out
         for p in parts[:-1]:
             node = node.setdefault(p, {})
@@ -288,6 +326,42 @@ def _resolve_path(p: str, home: Path) -> str:
     return str((home / p).resolve())
 
 
+def check_writable(config: "Config", *keys: str, environ: Mapping[str, str] | None = None) -> None:
+    """Make sure each configured folder (``"paths.lake"``, ``"paths.landing"``) can be written:
+    create it when missing, then write and remove a probe file. Object-store URIs
+    (``s3://``, ``s3a://``, ``gs://``, ``abfss://``) are left to the storage client.
+
+    Raises :class:`ConfigError` in one line naming the key, where its value comes from (the
+    environment variable or the config files) and the path: a file where a folder should be, a
+    read-only or permission-denied folder, or a folder whose parent and grandparent do not exist
+    outside the project (most often a mount that is not there — reelhouse does not create a
+    lake on the root disk in its place)."""
+    environ = os.environ if environ is None else environ
+    for key in keys:
+        section, name = key.split(".", 1)
+        value = str(getattr(getattr(config, section), name))
+        if re.match(r"^[a-z][a-z0-9+.-]*://", value) and not value.startswith("file://"):
+            continue
+        path = Path(value.removeprefix("file://"))
+        var = f"REELHOUSE__{section.upper()}__{name.upper()}"
+        origin = f"set by {var}" if var in environ else f"from conf/ ({config.env} overlay); override with {var}"
+        where = f"{key} = {str(path)!r} ({origin})"
+        try:
+            if path.exists() and not path.is_dir():
+                raise ConfigError(f"{where}: is a file, not a folder")
+            if not path.exists():
+                inside = path.resolve().is_relative_to(PROJECT_ROOT.resolve())
+                if not inside and not path.parent.exists() and not path.parent.parent.exists():
+                    raise ConfigError(f"{where}: neither the folder nor its parent {str(path.parent)!r} exists "
+                                      "(a missing mount?); create it or point the key elsewhere")
+                path.mkdir(parents=True, exist_ok=True)
+            probe = path / f".reelhouse-write-probe-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise ConfigError(f"{where}: cannot write there ({exc.strerror or exc})") from None
+
+
 def load_config(env: str | None = None, *, environ: Mapping[str, str] | None = None) -> Config:
     """Load and validate the configuration for ``env`` (default ``$REELHOUSE_ENV`` or ``local``).
 
@@ -306,7 +380,7 @@ def load_config(env: str | None = None, *, environ: Mapping[str, str] | None = N
         choices = sorted(p.stem for p in conf_dir.glob("*.yaml") if p.stem != "base")
         raise ConfigError(f"REELHOUSE_ENV={env!r}: no overlay {overlay}; choose one of {choices}")
     raw = _deep_merge(raw, _read_yaml(overlay))
-    raw = _deep_merge(raw, _env_overrides(environ))
+    raw = _deep_merge(raw, _env_overrides(environ, known=raw))
     src = f"{base_path.name}+{overlay.name}"
     raw = _expand(raw, src)
 
@@ -320,17 +394,20 @@ def load_config(env: str | None = None, *, environ: Mapping[str, str] | None = N
     ingest = _section(raw, "ingest", {"future_tolerance_seconds", "max_quarantine_ratio"}, src)
 
     trend_types = {"baseline_days": int, "pseudo_count": float, "min_support": float, "min_support_share": float,
-                   "half_life_days": float,
+                   "half_life_days": float, "overdispersion": float, "min_z": float, "min_lift": float,
+                   "min_support_excess": float,
                    "spam_event_cap": int, "top_n": int, "rankings_top_n": int, "completion_threshold": float}
     tr = _section(raw, "trends", set(trend_types), src)
     trends = {k: _typed(tr[k], t, f"trends.{k}", src) for k, t in trend_types.items()}
     for k, v in trends.items():
-        if v < 0 or (v == 0 and k not in ("pseudo_count", "min_support_share")):
+        if v < 0 or (v == 0 and k not in ("pseudo_count", "min_support_share", "overdispersion", "min_lift")):
             raise ConfigError(f"{src}: key 'trends.{k}' must be > 0, got {v}")
     if trends["completion_threshold"] > 1:
         raise ConfigError(f"{src}: key 'trends.completion_threshold' must be in (0, 1], got {trends['completion_threshold']}")
     quality_types = {"window_days": int, "volume_band": float, "min_history_days": int,
-                     "drift_tolerance": float, "min_on_date_share": float}
+                     "drift_tolerance": float, "min_on_date_share": float, "volume_max_ratio": float,
+                     "partial_day_share": float, "volume_min_history_days": int,
+                     "null_share_tolerance": float}
     qs = _section(raw, "quality", set(quality_types), src)
     quality = {k: _typed(qs[k], t, f"quality.{k}", src) for k, t in quality_types.items()}
     for k, v in quality.items():
@@ -338,6 +415,9 @@ def load_config(env: str | None = None, *, environ: Mapping[str, str] | None = N
             raise ConfigError(f"{src}: key 'quality.{k}' must be > 0, got {v}")
     if quality["min_on_date_share"] > 1 or quality["volume_band"] >= 1:
         raise ConfigError(f"{src}: keys 'quality.min_on_date_share' must be <= 1 and 'quality.volume_band' < 1")
+    if quality["partial_day_share"] >= 1 or quality["null_share_tolerance"] > 1 or quality["volume_max_ratio"] <= 1:
+        raise ConfigError(f"{src}: keys 'quality.partial_day_share' must be < 1, 'quality.null_share_tolerance' "
+                          f"<= 1 and 'quality.volume_max_ratio' > 1")
     feature_types = {"swipe_away_ratio": float, "watch_ratio_cap": float, "interest_half_life_days": float,
                      "top_k_interests": int}
     fs = _section(raw, "features", set(feature_types), src)

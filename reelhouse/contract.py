@@ -72,6 +72,22 @@ REQUIRED_BY_TYPE: Final[dict[str, tuple[str, ...]]] = {
 #: (event_type, field) pairs whose key must be present but whose value may be JSON null.
 NULLABLE_REQUIRED: Final[frozenset[tuple[str, str]]] = frozenset({("play", "video_duration_ms")})
 
+#: Fields no event type requires: a source may never send them (the KuaiRand log has no
+#: ``platform`` or ``region``). The quality gate may warn when their share of nulls drifts, never
+#: block on them (``reelhouse.quality``).
+OPTIONAL_FIELDS: Final[tuple[str, ...]] = tuple(
+    f for f in KNOWN_FIELDS
+    if f not in ALWAYS_REQUIRED and not any(f in req for req in REQUIRED_BY_TYPE.values())
+)
+
+#: Per field required by some event types only: the event types that require it non-null
+#: (``video_id`` → every type but ``follow``). The gate checks these exactly, per event type.
+REQUIRED_FOR_TYPES: Final[dict[str, tuple[str, ...]]] = {
+    f: tuple(t for t, req in REQUIRED_BY_TYPE.items() if f in req and (t, f) not in NULLABLE_REQUIRED)
+    for f in KNOWN_FIELDS
+    if f not in ALWAYS_REQUIRED and any(f in req for req in REQUIRED_BY_TYPE.values())
+}
+
 # ---------------------------------------------------------------------------------------------
 # Quarantine reason codes (machine-readable, stable: dashboards and the quality gate key on them)
 # ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from :data:`STEPS`, so a step added here appears in the DAG.
 from __future__ import annotations
 
 import importlib
+import sys
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -178,7 +179,7 @@ def step_main(run: Callable[..., Any], name: str, argv: Sequence[str] | None = N
     import argparse
     import json
 
-    from reelhouse.config import get_config
+    from reelhouse.config import ConfigError, check_writable, get_config
     from reelhouse.lake import Lake
     from reelhouse.spark import get_spark
 
@@ -186,7 +187,12 @@ def step_main(run: Callable[..., Any], name: str, argv: Sequence[str] | None = N
     p.add_argument("--date", required=True, type=date.fromisoformat, help="the run's date, YYYY-MM-DD")
     p.add_argument("--run-version", type=int, default=None, help="application transaction version (default: now, ms)")
     args = p.parse_args(argv)
-    cfg = get_config()
+    try:
+        cfg = get_config()
+        check_writable(cfg, "paths.lake")
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
     spark = get_spark(cfg, app_name=f"reelhouse-{name}-{args.date}")
     report = run(spark, Lake.from_config(cfg, spark), cfg, args.date, run_version=args.run_version)
     d = report.to_dict()

@@ -51,6 +51,7 @@ import json
 import logging
 import math
 import os
+import statistics
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -116,6 +117,7 @@ class GateVerdict:
     docs_path: str | None = None
     seconds: float = 0.0
     run_id: str = ""
+    not_provided: list[str] = field(default_factory=list)
 
     @property
     def failures(self) -> list[CheckResult]:
@@ -132,6 +134,9 @@ class GateVerdict:
         ]
         for r in self.failures:
             lines.append(f"  [{r.severity}] {r.table}: {r.expectation} — observed {r.observed_value}")
+        if self.not_provided:
+            lines.append(f"  the source does not provide: {', '.join(self.not_provided)} "
+                         "(optional in the landing contract; null in every event of the day)")
         if self.docs_path:
             lines.append(f"  Data Docs: {self.docs_path}")
         return "\n".join(lines)
@@ -151,10 +156,68 @@ def load_suites(directory: str | os.PathLike | None = None) -> dict[str, dict[st
             meta["table"], meta["date_column"]  # noqa: B018  (presence check)
         except (ValueError, KeyError, TypeError) as exc:
             raise QualityError(f"{path}: not a reelhouse expectation suite ({exc!r})") from exc
+        _check_contract_severity(suite, path)
         suites[suite["name"]] = suite
     if not suites:
         raise QualityError(f"no expectation suites in {folder}")
+    for suite in suites.values():
+        suite["expectations"] = list(suite["expectations"]) + contract_expectations(suite["meta"]["table"])
     return suites
+
+
+#: Tables whose columns are the landing contract's fields one to one.
+CONTRACT_TABLES = ("silver.events",)
+
+
+def _check_contract_severity(suite: Mapping[str, Any], path: Path) -> None:
+    """Refuse a suite that blocks on nulls in a field the landing contract makes optional (or
+    requires of some event types only, unless the check has a ``row_condition``): such a gate
+    blocks every day of a healthy source that never sends the field."""
+    from reelhouse.contract import OPTIONAL_FIELDS, REQUIRED_FOR_TYPES
+
+    if suite["meta"]["table"] not in CONTRACT_TABLES:
+        return
+    for e in suite["expectations"]:
+        col = e.get("kwargs", {}).get("column")
+        if (e.get("type") == "expect_column_values_to_not_be_null" and e.get("severity", "critical") == "critical"
+                and (col in OPTIONAL_FIELDS or (col in REQUIRED_FOR_TYPES and not e["kwargs"].get("row_condition")))):
+            raise QualityError(
+                f"{path}: blocks on nulls in {col!r}, which landing contract v1.1 makes "
+                f"{'optional' if col in OPTIONAL_FIELDS else 'required for ' + ', '.join(REQUIRED_FOR_TYPES[col]) + ' events only'}; "
+                "use severity 'warning' (the gate's null-share drift check covers optional fields)")
+
+
+def contract_expectations(table: str) -> list[dict[str, Any]]:
+    """Expectations derived from the landing contract (``reelhouse.contract``), added to the
+    table's suite at load time so they cannot drift from it:
+
+    * ``silver.events``: for each field required by some event types only, ``not null`` on the
+      rows of those types (``row_condition``), severity critical — e.g. ``video_id`` on every
+      type but ``follow``, ``play_time_ms`` on plays;
+    * ``ops.daily_kpis``: for each optional field (:data:`reelhouse.contract.OPTIONAL_FIELDS`),
+      its share of nulls in the day's ``silver.events`` within the trailing median ± 
+      ``quality.null_share_tolerance``, severity **warning**: a source may never send an optional
+      field (it is then reported as not provided, and passes), but a collector that stops sending
+      one it used to send is worth a look, not a blocked night."""
+    from reelhouse.contract import OPTIONAL_FIELDS, REQUIRED_FOR_TYPES
+
+    out: list[dict[str, Any]] = []
+    if table == "silver.events":
+        for col, types in REQUIRED_FOR_TYPES.items():
+            cond = (f'event_type=="{types[0]}"' if len(types) == 1
+                    else "event_type in [" + ", ".join(f'"{t}"' for t in types) + "]")
+            out.append({"type": "expect_column_values_to_not_be_null",
+                        "kwargs": {"column": col, "row_condition": cond, "condition_parser": "pandas"},
+                        "meta": {"generated_from": f"landing contract: {col} required for {', '.join(types)}"},
+                        "severity": "critical"})
+    elif table == KPI_SUITE:
+        for col in OPTIONAL_FIELDS:
+            out.append({"type": "expect_column_values_to_be_between",
+                        "kwargs": {"column": f"{col}_null_share", "min_value": {"$PARAMETER": f"{col}_null_share_min"},
+                                   "max_value": {"$PARAMETER": f"{col}_null_share_max"}},
+                        "meta": {"generated_from": f"landing contract: {col} is optional"},
+                        "severity": "warning"})
+    return out
 
 
 def referenced_columns(suite: Mapping[str, Any]) -> list[str]:
@@ -189,17 +252,105 @@ def partition_row_counts(lake: "Lake", table: str, column: str, *, version: int 
 
 
 def volume_bounds(
-    counts: Mapping[date, int], day: date, *, window_days: int, band: float, min_history_days: int, required: bool
+    counts: Mapping[date, int],
+    day: date,
+    *,
+    window_days: int,
+    band: float,
+    min_history_days: int,
+    required: bool,
+    partial_share: float = 0.0,
+    max_ratio: float | None = None,
+    history_from: date | None = None,
 ) -> tuple[int, int | None, list[int]]:
-    """``(min_rows, max_rows, history)`` for ``day``'s partition: the trailing ``window_days``
-    partitions before ``day`` that exist give ``mean × (1 − band)`` and ``mean × (1 + band)``
-    (rounded outward). With fewer than ``min_history_days`` of them: ``(1 if required else 0, None)``."""
-    history = [counts[d] for d in (day - timedelta(days=k) for k in range(1, window_days + 1)) if d in counts]
+    """``(min_rows, max_rows, history)`` for ``day``'s volume against a robust baseline.
+
+    ``history`` is the trailing ``window_days`` values before ``day`` that exist (and fall on or
+    after ``history_from``, when given: e.g. the first day a rolling window is full), without the
+    *partial* ones: values below ``partial_share × median`` of the window — a source's partial
+    first day, an outage day that the gate blocked — would drag the baseline down and let the next
+    outage through. With ``m`` = the median of ``history``: ``min_rows = floor(m × (1 − band))``
+    and ``max_rows = ceil(m × max_ratio)`` (``max_ratio`` defaults to ``1 + band``). The median,
+    not the mean, so one odd day in the window moves nothing (a robust location estimate, as in
+    median-based anomaly detection). With fewer than ``min_history_days`` values left:
+    ``(1 if required else 0, None)`` — only "at least one row" for a table written every day."""
     floor = 1 if required else 0
-    if len(history) < min_history_days:
+    window = [day - timedelta(days=k) for k in range(1, window_days + 1)]
+    history = [counts[d] for d in window if d in counts and (history_from is None or d >= history_from)]
+    if history and partial_share > 0:
+        ref = statistics.median(history)
+        history = [c for c in history if c >= partial_share * ref]
+    if len(history) < min_history_days or not history:
         return floor, None, history
-    mean = sum(history) / len(history)
-    return max(floor, math.floor(mean * (1 - band))), math.ceil(mean * (1 + band)), history
+    m = statistics.median(history)
+    hi_ratio = (1 + band) if max_ratio is None else max_ratio
+    return max(floor, math.floor(m * (1 - band))), math.ceil(m * hi_ratio), history
+
+
+def active_entity_counts(
+    lake: "Lake", table: str, date_column: str, active_column: str, days: Sequence[date], *, version: int | None
+) -> dict[date, int]:
+    """Rows with ``active_column > 0`` per partition of ``table`` among ``days`` (one column read
+    through delta-rs at ``version``): the day's active entities of a rolling-window table (users
+    with events today in ``gold.user_features``), the part of it that reflects one day."""
+    import pyarrow.compute as pc
+
+    if version is None or not days:
+        return {}
+    t = lake.read_arrow(table, version=version, where={date_column: list(days)}, columns=[date_column, active_column],
+                        filter=pc.field(active_column) > 0)
+    out: dict[date, int] = {}
+    if t.num_rows:
+        g = t.group_by(date_column).aggregate([(active_column, "count")])
+        for d, n in zip(g[date_column].to_pylist(), g[f"{active_column}_count"].to_pylist()):
+            out[d] = int(n)
+    return out
+
+
+def first_partition(counts: Mapping[date, int]) -> date | None:
+    """The earliest partition with rows, or None."""
+    days = [d for d, n in counts.items() if n]
+    return min(days) if days else None
+
+
+def optional_null_shares(
+    lake: "Lake", days: Sequence[date], *, version: int | None, fields: Sequence[str] = ()
+) -> dict[date, dict[str, float]]:
+    """Per landing date among ``days``: the share (0..1) of ``silver.events`` rows whose optional
+    contract field is null, for each of ``fields`` (default: :data:`reelhouse.contract.OPTIONAL_FIELDS`),
+    from the Delta log's per-file ``nullCount``/``numRecords`` statistics — no data scan. A field
+    whose statistics are missing from some file of a date is left out for that date."""
+    from reelhouse.contract import OPTIONAL_FIELDS
+
+    fields = list(fields or OPTIONAL_FIELDS)
+    if version is None or not lake.exists("silver.events"):
+        return {}
+    adds = pa.table(lake.delta_table("silver.events", version=version).get_add_actions(flatten=True))
+    if not adds.num_rows:
+        return {}
+    want = {d.isoformat() if isinstance(d, date) else str(d) for d in days}
+    part = [str(v) if v is not None else None for v in adds["partition.landing_date"].to_pylist()]
+    rows = adds["num_records"].to_pylist()
+    out: dict[date, dict[str, float]] = {}
+    for f in fields:
+        col = f"null_count.{f}"
+        nulls = adds[col].to_pylist() if col in adds.column_names else [None] * adds.num_rows
+        acc: dict[str, list[int]] = {}
+        bad: set[str] = set()
+        for d, n, k in zip(part, rows, nulls):
+            if d is None or d[:10] not in want:
+                continue
+            d = d[:10]
+            if k is None or n is None:
+                bad.add(d)
+                continue
+            a = acc.setdefault(d, [0, 0])
+            a[0] += int(k)
+            a[1] += int(n)
+        for d, (k, n) in acc.items():
+            if d not in bad and n:
+                out.setdefault(date.fromisoformat(d), {})[f] = k / n
+    return out
 
 
 def _engagement_rates(lake: "Lake", days: Sequence[date], version: int | None) -> dict[date, tuple[float, float]]:
@@ -265,7 +416,22 @@ def daily_kpis(
             params[f"{kpi}_min"], params[f"{kpi}_max"] = mean * (1 - q.drift_tolerance), mean * (1 + q.drift_tolerance)
         else:
             params[f"{kpi}_min"], params[f"{kpi}_max"] = 0.0, 1.0
+    shares = optional_null_shares(lake, window, version=versions.get("silver.events"))
+    today = shares.get(day, {})
+    null_share_cols: dict[str, float] = {}
+    from reelhouse.contract import OPTIONAL_FIELDS
+
+    for col in OPTIONAL_FIELDS:
+        null_share_cols[f"{col}_null_share"] = today.get(col, float("nan"))
+        past = [shares[d][col] for d in window[1:] if col in shares.get(d, {})]
+        if len(past) >= q.min_history_days:
+            m = statistics.median(past)
+            lo, hi = max(0.0, m - q.null_share_tolerance), min(1.0, m + q.null_share_tolerance)
+        else:
+            lo, hi = 0.0, 1.0
+        params[f"{col}_null_share_min"], params[f"{col}_null_share_max"] = lo, hi
     frame = pd.DataFrame([{
+        **null_share_cols,
         "date": pd.Timestamp(day),
         "lines_read": lines,
         "quarantine_ratio": quarantined / lines if lines else 0.0,
@@ -376,8 +542,28 @@ def _gx_context(root: Path):
     return ctx
 
 
+def _provided_fields(frame: "pd.DataFrame", table: str, suite: str) -> list[CheckResult]:
+    """One informational result per optional contract field: whether the day's events carry it
+    at all (``provided`` false when its null share is 1). Always ``success``: a source that does
+    not send an optional field is healthy; the verdict names what it does not provide."""
+    out = []
+    for col in [c[: -len("_null_share")] for c in frame.columns if c.endswith("_null_share")]:
+        share = frame[f"{col}_null_share"].iloc[0] if len(frame) else float("nan")
+        provided = not (share == share and share >= 1.0)
+        out.append(CheckResult(
+            table=table, suite=suite, delta_version=None, expectation=f"optional_field_provided(column={col})",
+            expectation_type="optional_field_provided", column=col, success=True, severity="warn",
+            observed_value=json.dumps({"null_share": None if share != share else round(float(share), 6), "provided": provided}),
+            details=json.dumps({"notes": "optional in landing contract v1.1: informational, never fails"}),
+        ))
+    return out
+
+
 def _describe(e: Mapping[str, Any]) -> str:
-    kw = {k: v for k, v in e["kwargs"].items() if k not in ("batch_id",)}
+    kw = {k: v for k, v in e["kwargs"].items() if k not in ("batch_id", "condition_parser")}
+    rc = kw.get("row_condition")
+    if isinstance(rc, Mapping):
+        kw["row_condition"] = rc.get("pass_through_filter") or rc.get("condition") or json.dumps(rc, default=str)
     parts = []
     for k, v in kw.items():
         if isinstance(v, (list, tuple)) and len(v) > 8:
@@ -477,6 +663,7 @@ def run_gate(
     docs_ids: list = []
     rows: dict[str, int] = {}
     frames: dict[str, "pd.DataFrame"] = {}
+    not_provided: list[str] = []
     for name in sorted(suites, key=lambda n: (n == KPI_SUITE, n)):
         suite = suites[name]
         meta = suite["meta"]
@@ -484,6 +671,9 @@ def run_gate(
         if name == KPI_SUITE:
             frame, params = daily_kpis(lake, config, day, versions)
             results += _run_suite(ctx, suite, frame, params, table, None, docs_ids=docs_ids)
+            results += _provided_fields(frame, table, name)
+            not_provided = [r.column for r in results if r.expectation_type == "optional_field_provided"
+                            and not json.loads(r.observed_value or "{}").get("provided", True)]
             rows[table] = len(frame)
             continue
         version = versions[table]
@@ -492,10 +682,29 @@ def run_gate(
         frame = partition_frame(lake, table, date_col, day, referenced_columns(suite), version)
         frames[table] = frame
         rows[table] = len(frame)
+        vol = meta.get("volume") or {"kind": "event"}
         counts = partition_row_counts(lake, table, date_col, version=version)
-        lo, hi, _hist = volume_bounds(counts, day, window_days=q.window_days, band=q.volume_band,
-                                      min_history_days=q.min_history_days, required=bool(meta.get("required_daily")))
-        params: dict[str, Any] = {
+        required = bool(meta.get("required_daily"))
+        bounds = dict(window_days=q.window_days, band=q.volume_band, min_history_days=q.volume_min_history_days,
+                      partial_share=q.partial_day_share, max_ratio=q.volume_max_ratio)
+        params: dict[str, Any] = {}
+        if vol.get("kind") == "rolling":
+            # a rolling-window table grows while the lake is younger than its window: check the
+            # day's active entities, or (without an activity column) only full-window days' rows
+            if vol.get("active_column"):
+                lo, hi = (1 if required else 0), None
+                window = [day - timedelta(days=k) for k in range(0, q.window_days + 1)]
+                active = active_entity_counts(lake, table, date_col, vol["active_column"], window, version=version)
+                a_lo, a_hi, _ = volume_bounds(active, day, required=False, **bounds)
+                params.update(active_min_rows=a_lo, active_max_rows=a_hi)
+                frame["active_today"] = (frame[vol["active_column"]].fillna(0) > 0).astype("int64")
+            else:
+                first = first_partition(counts)
+                full_from = first + timedelta(days=int(vol.get("window_days", 1)) - 1) if first else None
+                lo, hi, _ = volume_bounds(counts, day, required=required, history_from=full_from, **bounds)
+        else:
+            lo, hi, _ = volume_bounds(counts, day, required=required, **bounds)
+        params.update({
             "volume_min_rows": lo, "volume_max_rows": hi,
             # dates go to pandas as datetime64: compare with Timestamps, not datetime.date
             "on_date": [pd.Timestamp(day)], "latest_event_date": pd.Timestamp(day + timedelta(days=1)),
@@ -505,7 +714,7 @@ def run_gate(
             # point-in-time: every feature row of ds is stamped with the end of ds
             "feature_time": [pd.Timestamp(datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc))],
             "max_quarantine_ratio": config.ingest.max_quarantine_ratio,
-        }
+        })
         if table == "silver.video_hashtags":
             frame["video_in_silver_videos"] = video_in_silver_videos(lake, frame["video_id"], versions.get("silver.videos"))
         results += _run_suite(ctx, suite, frame, params, table, version, docs_ids=docs_ids)
@@ -520,7 +729,7 @@ def run_gate(
         site = Path(lake.root) / "_quality" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
         docs = str(site) if site.exists() else None
     verdict = GateVerdict(date=day, status=status, results=results, versions=versions, rows=rows, docs_path=docs,
-                          run_id=run_at.isoformat(timespec="seconds"))
+                          run_id=run_at.isoformat(timespec="seconds"), not_provided=not_provided)
     if record:
         write_results(lake, verdict, validated_at=run_at)
     verdict.seconds = round(time.time() - t0, 3)

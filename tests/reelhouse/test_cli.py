@@ -44,3 +44,19 @@ def test_generate_run_tables_history(capsys, spark, data_dirs):
     assert json.loads(capsys.readouterr().out.splitlines()[0])["operation"] == "WRITE"
     assert main(["backfill", "--start", "2024-06-05", "--end", "2024-06-05"]) == 0
     assert "nothing to do" in capsys.readouterr().out
+
+
+def test_unwritable_lake_is_exit_2_before_any_work(capsys, monkeypatch, tmp_path):
+    import reelhouse.spark
+    from reelhouse.cli import main
+
+    def no_spark(*a, **k):
+        raise AssertionError("Spark started before the lake path was checked")
+
+    monkeypatch.setattr(reelhouse.spark, "get_spark", no_spark)
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    monkeypatch.setenv("REELHOUSE__PATHS__LAKE", str(a_file))
+    assert main(["run", "--date", "2024-06-01"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "paths.lake" in err and str(a_file) in err and "not a folder" in err

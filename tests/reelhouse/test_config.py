@@ -83,3 +83,51 @@ def test_environment_references_expand(conf_dir, monkeypatch):
     assert load_config("local", environ={}).paths.lake == "/default/lake"
     monkeypatch.setenv("LAKE_FROM_ENV", "/from/env")
     assert load_config("local", environ={}).paths.lake == "/from/env"
+
+
+def test_unknown_key_set_through_the_environment_names_the_variable():
+    with pytest.raises(ConfigError, match=r"REELHOUSE__QUALITY__VOLUME_BANDS sets unknown key 'quality.volume_bands'; did you mean 'volume_band'"):
+        load_config("test", environ={"REELHOUSE__QUALITY__VOLUME_BANDS": "0.3"})
+    with pytest.raises(ConfigError, match=r"REELHOUSE__PATH__LAKE sets unknown key 'path'"):
+        load_config("test", environ={"REELHOUSE__PATH__LAKE": "/x"})
+    with pytest.raises(ConfigError, match=r"REELHOUSE__ONLINE_STORE__TTL_DAYS__USERS .*known keys of online_store.ttl_days"):
+        load_config("test", environ={"REELHOUSE__ONLINE_STORE__TTL_DAYS__USERS": "3"})
+    with pytest.raises(ConfigError, match=r"REELHOUSE__PATHS: expected REELHOUSE__<SECTION>__<KEY>"):
+        load_config("test", environ={"REELHOUSE__PATHS": "x"})
+    # nested keys are case-insensitive like the others; Spark conf keys are free-form and keep their case
+    cfg = load_config("test", environ={"REELHOUSE__ONLINE_STORE__TTL_DAYS__USER_FEATURES": "3",
+                                       "REELHOUSE__SPARK__CONF__spark.sql.ansi.enabled": "true"})
+    assert cfg.online_store.ttl_days["user_features"] == 3
+    assert cfg.spark.conf["spark.sql.ansi.enabled"] == "true"
+
+
+def test_unwritable_lake_paths_are_one_line_naming_key_and_path(tmp_path):
+    import os
+
+    from reelhouse.config import check_writable
+
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    cases = {
+        str(a_file): "is a file, not a folder",
+        str(a_file / "lake"): "cannot write there",  # a file where a parent folder should be
+        str(tmp_path / "no" / "mount" / "lake"): "a missing mount",
+    }
+    for path, why in cases.items():
+        cfg = load_config("test", environ={"REELHOUSE__PATHS__LAKE": path})
+        with pytest.raises(ConfigError) as err:
+            check_writable(cfg, "paths.lake", environ={"REELHOUSE__PATHS__LAKE": path})
+        msg = str(err.value)
+        assert "\n" not in msg and why in msg and f"paths.lake = '{path}'" in msg and "REELHOUSE__PATHS__LAKE" in msg
+    if os.geteuid() != 0:  # root writes through permission bits
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o555)
+        cfg = load_config("test", environ={"REELHOUSE__PATHS__LAKE": str(ro)})
+        with pytest.raises(ConfigError, match="cannot write there"):
+            check_writable(cfg, "paths.lake")
+    # a missing folder whose parent exists is created; object-store URIs are left to the client
+    ok = tmp_path / "lake"
+    check_writable(load_config("test", environ={"REELHOUSE__PATHS__LAKE": str(ok)}), "paths.lake")
+    assert ok.is_dir() and not list(ok.iterdir())
+    check_writable(load_config("test", environ={"REELHOUSE__PATHS__LAKE": "s3://bucket/lake"}), "paths.lake")
