@@ -19,6 +19,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import SparkSession
 
 
+#: JVM logging configuration for local sessions: errors only (see the file).
+LOG4J2_CONF = os.path.join(os.path.dirname(os.path.abspath(__file__)), "log4j2.properties")
+
+
 class JavaNotFoundError(RuntimeError):
     """Spark needs a Java runtime (17) and none was found on PATH or in JAVA_HOME."""
 
@@ -70,6 +74,12 @@ def get_spark(config: Config | None = None, *, app_name: str | None = None) -> "
         builder = builder.master(cfg.spark.master)
         for k, v in cfg.spark.conf.items():
             builder = builder.config(k, v)
+        if "spark.driver.extraJavaOptions" not in cfg.spark.conf:
+            # errors only from the JVM's first line on (setLogLevel below comes after start-up)
+            builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{LOG4J2_CONF}")
+        if cfg.spark.master.startswith("local"):
+            # a local session talks to itself: no "hostname resolves to a loopback address" warning
+            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = builder.config("spark.sql.session.timeZone", "UTC")
     builder = builder.config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
     spark = builder.getOrCreate()
