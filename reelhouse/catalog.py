@@ -321,9 +321,12 @@ def _trend_scores(item: str, item_desc: str) -> TableSpec:
             _c("engaged_users_weighted", DOUBLE, "spam-weighted engaged users on ds (the observed count)", False),
             _c("expected", DOUBLE, "mean weighted engaged users over the baseline window (missing days count 0)", False),
             _c("baseline_days_with_data", INT, "days of the baseline window with any engagement", False),
-            _c("z_score", DOUBLE, "(observed - expected) / sqrt(expected + pseudo_count)", False),
-            _c("raw_score", DOUBLE, "max(z_score, 0) when observed >= min_support, else 0", False),
+            _c("z_score", DOUBLE, "(observed - expected) / sqrt((expected + pseudo_count + overdispersion x expected^2) x (1 + 1/baseline days))", False),
+            _c("lift", DOUBLE, "observed / expected; NULL when expected = 0"),
+            _c("raw_score", DOUBLE, "max(z_score, 0) when observed >= the support floor, else 0", False),
             _c("trend_score", DOUBLE, "alpha x raw_score + (1 - alpha) x yesterday's trend_score, alpha = 1 - 0.5^(1/half_life_days)", False),
+            _c("is_trending", BOOL, "rising today: supported, z_score >= min_z and observed >= (1 + min_lift) x expected (only these are listed)", False),
+            _c("days_trending", INT, "consecutive days is_trending, today included (0 when not rising today)", False),
             _c("is_new_item", BOOL, "no engagement in the baseline window: trends on velocity alone", False),
             _DS_REGION[0],
         ),
@@ -335,7 +338,7 @@ GOLD_HASHTAG_TREND_SCORES = _trend_scores("hashtag", "normalised hashtag")
 
 GOLD_TRENDING_VIDEOS = _register(TableSpec(
     name="gold.trending_videos",
-    description="Top N videos by trend score per date and region (and ALL).",
+    description="Videos rising today (is_trending), at most N per date and region (and ALL), by trend score.",
     partition_by=("ds",),
     key=("ds", "region", "rank"),
     columns=(
@@ -344,6 +347,9 @@ GOLD_TRENDING_VIDEOS = _register(TableSpec(
         _c("video_id", STRING, "video", False),
         _c("creator_id", STRING, "creator"),
         _c("trend_score", DOUBLE, "see gold.video_trend_scores", False),
+        _c("z_score", DOUBLE, "today's surprise, >= min_z (see gold.video_trend_scores)", False),
+        _c("lift", DOUBLE, "observed / expected, >= 1 + min_lift; NULL for a new item (no baseline)"),
+        _c("days_trending", INT, "consecutive days rising, today included (1 = first day)", False),
         _c("engaged_users", LONG, "distinct engaged users on ds", False),
         _c("expected", DOUBLE, "baseline expectation of weighted engaged users", False),
         _c("is_new_item", BOOL, "no baseline: trending on velocity", False),
@@ -353,7 +359,7 @@ GOLD_TRENDING_VIDEOS = _register(TableSpec(
 
 GOLD_TRENDING_HASHTAGS = _register(TableSpec(
     name="gold.trending_hashtags",
-    description="Top N hashtags by trend score per date and region (and ALL).",
+    description="Hashtags rising today (is_trending), at most N per date and region (and ALL), by trend score.",
     partition_by=("ds",),
     key=("ds", "region", "rank"),
     columns=(
@@ -361,6 +367,9 @@ GOLD_TRENDING_HASHTAGS = _register(TableSpec(
         _c("rank", INT, "1 = most trending", False),
         _c("hashtag", STRING, "normalised hashtag", False),
         _c("trend_score", DOUBLE, "see gold.hashtag_trend_scores", False),
+        _c("z_score", DOUBLE, "today's surprise, >= min_z (see gold.hashtag_trend_scores)", False),
+        _c("lift", DOUBLE, "observed / expected, >= 1 + min_lift; NULL for a new item (no baseline)"),
+        _c("days_trending", INT, "consecutive days rising, today included (1 = first day)", False),
         _c("engaged_users", LONG, "distinct engaged users on ds", False),
         _c("expected", DOUBLE, "baseline expectation of weighted engaged users", False),
         _c("is_new_item", BOOL, "no baseline: trending on velocity", False),
@@ -377,7 +386,7 @@ GOLD_HASHTAG_RANKINGS = _register(TableSpec(
         _DS_REGION[1],
         _c("hashtag", STRING, "normalised hashtag", False),
         _c("engagement_rank", INT, "rank by engaged_users among all hashtags of ds and region (1 = most)", False),
-        _c("trend_rank", INT, "rank by trend_score among all hashtags of ds and region (1 = most)", False),
+        _c("trend_rank", INT, "rank among all hashtags of ds and region: those rising today first (= gold.trending_hashtags' ranks), then by trend_score (1 = most)", False),
         _c("engagement_rank_change", INT, "yesterday's engagement_rank minus today's (positive = up); NULL when absent yesterday"),
         _c("trend_rank_change", INT, "yesterday's trend_rank minus today's; NULL when absent yesterday"),
         _c("is_new_entry", BOOL, "not in yesterday's rankings", False),

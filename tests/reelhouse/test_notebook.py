@@ -23,7 +23,8 @@ def trending_rows(day: dt.date, tags: list[str]) -> pa.Table:
     n = len(tags)
     return pa.table({
         "region": ["ALL"] * n, "rank": list(range(1, n + 1)), "hashtag": tags,
-        "trend_score": [float(10 * (n - i)) for i in range(n)], "engaged_users": [100 - i for i in range(n)],
+        "trend_score": [float(10 * (n - i)) for i in range(n)], "z_score": [float(20 * (n - i)) for i in range(n)],
+        "lift": [2.0] * n, "days_trending": [1] * n, "engaged_users": [100 - i for i in range(n)],
         "expected": [1.0] * n, "is_new_item": [False] * n, "ds": [day] * n,
     })
 
