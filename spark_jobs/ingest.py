@@ -822,6 +822,11 @@ def run(
             t_commit = time.time()
             res = lake.merge(hashtags, "silver.video_hashtags", on=["video_id", "hashtag"], **app("silver.video_hashtags"))
             record("silver.video_hashtags", res, t_commit)
+        else:
+            # a source without publish events (a log of views only, a catalogue older than the
+            # lake) still has the video dimensions, empty: readers and the gate find the tables
+            lake.ensure("silver.videos")
+            lake.ensure("silver.video_hashtags")
         report.videos_upserted = n_videos
 
         stats_rows = [(r["_source_file"], r["lines_read"], r["rows_valid"]) for r in manifest if r["record"] == "file_stats"]

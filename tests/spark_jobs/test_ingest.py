@@ -257,6 +257,17 @@ def test_step_end_to_end_reconciles(spark, lake, config, data_dirs):
     assert q[0]["_source_file"].endswith("c.jsonl.gz") and q[0]["raw_line"] is None
 
 
+def test_source_without_publish_events_still_has_empty_video_dimensions(spark, lake, config, data_dirs):
+    # a log of views only (the KuaiRand extract): the dimension tables exist, empty, so readers and
+    # the gate's schema checks find them
+    landing, _ = data_dirs
+    write_landing(landing, 5, "a.jsonl", [ev(event_id="e1", **PLAY), ev(event_id="e2")])
+    rep = ingest.run(spark, lake, config, DAY)
+    assert rep.balanced and rep.rows_kept == 2 and rep.videos_upserted == 0
+    for table in ("silver.videos", "silver.video_hashtags"):
+        assert lake.exists(table) and lake.read_arrow(table).num_rows == 0
+
+
 def test_step_rerun_is_idempotent_and_dedupes_across_dates(spark, lake, config, data_dirs):
     landing, _ = data_dirs
     sample_landing(landing)
