@@ -9,6 +9,7 @@
     reelhouse tables                                           # per-table versions, rows, files
     reelhouse dashboard [--port 8501] [--duckdb PATH]          # trend dashboard (Streamlit) over the dbt marts
     reelhouse history silver.events
+    reelhouse lake repair-stats [TABLE ...] [--dry-run]        # make old file statistics safe for readers
     reelhouse gate --date 2024-06-01                            # quality verdict (exit 3 = block)
     reelhouse features publish --date 2024-06-01               # gated features → online store
     reelhouse features get --user u_1 --video v_2              # what the online store serves
@@ -128,6 +129,13 @@ def build_parser() -> argparse.ArgumentParser:
     db_.add_argument("--port", type=int, default=8501)
     db_.add_argument("--address", default="127.0.0.1", help="interface to listen on (0.0.0.0: every interface)")
     db_.add_argument("--duckdb", help="the BI DuckDB file (default: <lake root>/_bi/reelhouse.duckdb)")
+
+    lk_ = sub.add_parser("lake", help="lake maintenance: repair-stats")
+    lksub = lk_.add_subparsers(dest="lake_command", required=True)
+    lr = lksub.add_parser("repair-stats", help="rewrite file statistics that would make readers skip rows "
+                          "(tables written before safe statistics); one dataChange=false commit per table")
+    lr.add_argument("tables", nargs="*", help="layer.table names (default: every catalog table that exists)")
+    lr.add_argument("--dry-run", action="store_true", help="only count the files that need repair")
 
     h = sub.add_parser("history", help="commit history of a table")
     h.add_argument("table")
@@ -392,6 +400,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return subprocess.call(streamlit_command(port=args.port, duckdb_file=db, address=args.address), cwd=APP.parent)
             except KeyboardInterrupt:
                 return 0
+        if args.command == "lake":
+            from reelhouse.catalog import TABLES
+            from reelhouse.lake import Lake
+
+            lake = Lake.from_config(cfg)
+            for name in args.tables or [t for t in TABLES if lake.exists(t)]:
+                if not lake.exists(name):
+                    print(f"{name}: does not exist yet", file=sys.stderr)
+                    return 2
+                r = lake.repair_stats(name, dry_run=args.dry_run)
+                verb = "need repair" if args.dry_run else "repaired"
+                print(f"{name}: {r['repaired']} of {r['files']} files {verb} (version {r['version']})", flush=True)
+            return 0
         if args.command == "history":
             from reelhouse.lake import Lake
 
