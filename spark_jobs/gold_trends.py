@@ -58,8 +58,10 @@ Parameters and sources (``trends:`` in ``conf/base.yaml``):
   model, a threshold on the upper tail of the prediction interval of the new count (including the
   uncertainty of the fitted mean, our ``1 + 1/n``), and an absolute minimum count before any alarm
   (their ``limit54``, our support). Three standard deviations is the classical control limit
-  (Shewhart); with thousands of items tested per region and day, a two-sigma floor listed noise on
-  the generated data (``bench/eval_trends.py``).
+  (Shewhart). Thousands of items are tested per region and day: on the generated week of
+  ``tests/integration/test_trends_week.py`` (7 × 100k events, seed 7, days 2-7) a floor of 2 listed
+  5 non-planted tags in ALL and 45 in the regions, 3 listed 0 and 1, at the cost of 2 of the 10
+  planted tags entering one day later (on their ×5 day instead of their ×2 one).
 * ``overdispersion`` φ = 0.04: NB2 ``var = μ + φ·μ²`` (Cameron & Trivedi, "Regression Analysis of
   Count Data", ch. 3); 0.04 = (20 %)², the ±20 % day-to-day noise of large flat tags measured on
   real growth series (issue 14). The generator's organic tags are near-Poisson (φ ≈ 0.005), so the
