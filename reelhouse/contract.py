@@ -128,6 +128,15 @@ LANDING_FILE_PATTERN: Final = re.compile(
 )
 
 
+#: Optional marker a source writes into ``<landing>/events/date=YYYY-MM-DD/`` when it covers only
+#: part of that UTC date by construction (an export that starts or ends at midnight of another time
+#: zone): ``{"start": RFC 3339, "end": RFC 3339, "reason": str}``, the event-time window [start, end)
+#: the source covers. No marker = the source covers the whole date. Ingest never reads it (it is not
+#: ``*.jsonl``); the quality gate scales the day's volume minimums by the covered share
+#: (``reelhouse.landing.read_coverage``).
+LANDING_COVERAGE_FILE: Final = "_coverage.json"
+
+
 def is_rfc3339_with_offset(value: str) -> bool:
     """True when ``value`` is an RFC 3339 date-time carrying an explicit UTC offset."""
     return bool(_RFC3339.match(value))

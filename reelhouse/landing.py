@@ -2,11 +2,16 @@
 
 Layout (landing contract v1): ``<landing>/events/date=YYYY-MM-DD/hour=HH/*.jsonl[.gz]``. ``date`` and
 ``hour`` are the collector's arrival date and hour in UTC.
+
+A source that covers only part of a UTC date by construction declares it with the date's coverage
+marker ``_coverage.json`` (:func:`read_coverage`, :func:`coverage_json`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
+import json
 import os
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from reelhouse.contract import LANDING_EVENTS_DIR, LANDING_FILE_PATTERN
+from reelhouse.contract import LANDING_COVERAGE_FILE, LANDING_EVENTS_DIR, LANDING_FILE_PATTERN
 
 
 @dataclass(frozen=True)
@@ -95,3 +100,70 @@ def landing_dates(landing_root: str) -> list[date]:
             except ValueError:
                 continue
     return sorted(out)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The part ``[start, end)`` (UTC) of date ``day`` a source declares it covers, and why."""
+
+    day: dt.date
+    start: dt.datetime
+    end: dt.datetime
+    reason: str
+
+    @property
+    def share(self) -> float:
+        """Covered fraction of the 24-hour date, 0 < share <= 1."""
+        return (self.end - self.start).total_seconds() / 86400.0
+
+    def describe(self) -> str:
+        """``"00:00–16:00 UTC (67 %)"``."""
+        end = "24:00" if self.end.date() > self.day else f"{self.end:%H:%M}"
+        return f"{self.start:%H:%M}–{end} UTC ({self.share:.0%})"
+
+
+def coverage_path(landing_root: str | os.PathLike[str], day: dt.date) -> Path:
+    """``<landing_root>/events/date=YYYY-MM-DD/_coverage.json``."""
+    return date_dir(landing_root, day) / LANDING_COVERAGE_FILE
+
+
+def coverage_json(day: dt.date, start: dt.datetime, end: dt.datetime, reason: str) -> bytes:
+    """The marker's bytes for the window ``[start, end)`` of ``day`` (aware datetimes).
+
+    Raises:
+        ValueError: a naive datetime, or a window that is empty or not inside ``day`` (UTC).
+    """
+    cov = _coverage(day, start, end, reason)
+    body = {"start": cov.start.isoformat().replace("+00:00", "Z"), "end": cov.end.isoformat().replace("+00:00", "Z"),
+            "reason": reason}
+    return (json.dumps(body, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+
+
+def read_coverage(landing_root: str | os.PathLike[str], day: dt.date) -> Coverage | None:
+    """The declared coverage of ``day`` under ``landing_root``, or None (no marker: the whole day).
+
+    Raises:
+        ValueError: a marker that is not ``{"start", "end", "reason"}`` with a window inside ``day``
+            (the message names the file).
+    """
+    path = coverage_path(landing_root, day)
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+        start = dt.datetime.fromisoformat(str(body["start"]).replace("Z", "+00:00"))
+        end = dt.datetime.fromisoformat(str(body["end"]).replace("Z", "+00:00"))
+        return _coverage(day, start, end, str(body.get("reason", "")))
+    except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: not a landing coverage marker ({exc})") from exc
+
+
+def _coverage(day: dt.date, start: dt.datetime, end: dt.datetime, reason: str) -> Coverage:
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("coverage start and end need a UTC offset")
+    utc = dt.timezone.utc
+    start, end = start.astimezone(utc), end.astimezone(utc)
+    lo = dt.datetime.combine(day, dt.time(), tzinfo=utc)
+    if not (lo <= start < end <= lo + dt.timedelta(days=1)):
+        raise ValueError(f"coverage window {start.isoformat()}..{end.isoformat()} is not inside {day.isoformat()} (UTC)")
+    return Coverage(day, start, end, reason)

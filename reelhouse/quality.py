@@ -67,6 +67,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from reelhouse.config import Config
     from reelhouse.lake import Lake
+    from reelhouse.landing import Coverage
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,7 @@ class GateVerdict:
     seconds: float = 0.0
     run_id: str = ""
     not_provided: list[str] = field(default_factory=list)
+    coverage: str | None = None
 
     @property
     def failures(self) -> list[CheckResult]:
@@ -137,6 +139,9 @@ class GateVerdict:
         if self.not_provided:
             lines.append(f"  the source does not provide: {', '.join(self.not_provided)} "
                          "(optional in the landing contract; null in every event of the day)")
+        if self.coverage:
+            lines.append(f"  the source covers {self.coverage} of this date (landing coverage marker): "
+                         "volume minimums scaled to it")
         if self.docs_path:
             lines.append(f"  Data Docs: {self.docs_path}")
         return "\n".join(lines)
@@ -262,6 +267,7 @@ def volume_bounds(
     partial_share: float = 0.0,
     max_ratio: float | None = None,
     history_from: date | None = None,
+    coverage: Mapping[date, float] | None = None,
 ) -> tuple[int, int | None, list[int]]:
     """``(min_rows, max_rows, history)`` for ``day``'s volume against a robust baseline.
 
@@ -273,10 +279,17 @@ def volume_bounds(
     and ``max_rows = ceil(m × max_ratio)`` (``max_ratio`` defaults to ``1 + band``). The median,
     not the mean, so one odd day in the window moves nothing (a robust location estimate, as in
     median-based anomaly detection). With fewer than ``min_history_days`` values left:
-    ``(1 if required else 0, None)`` — only "at least one row" for a table written every day."""
+    ``(1 if required else 0, None)`` — only "at least one row" for a table written every day.
+
+    ``coverage``: the share (0..1] of each date the source declares it covers (landing coverage
+    markers, :func:`reelhouse.landing.read_coverage`; absent = 1). Declared-partial dates never
+    enter ``history``, and ``day``'s minimum is scaled by its share — a source that ends at
+    16:00 UTC by construction is expected to bring 2/3 of a day, not a whole one."""
     floor = 1 if required else 0
+    share = dict(coverage or {})
     window = [day - timedelta(days=k) for k in range(1, window_days + 1)]
-    history = [counts[d] for d in window if d in counts and (history_from is None or d >= history_from)]
+    history = [counts[d] for d in window if d in counts and (history_from is None or d >= history_from)
+               and share.get(d, 1.0) >= 1.0]
     if history and partial_share > 0:
         ref = statistics.median(history)
         history = [c for c in history if c >= partial_share * ref]
@@ -284,7 +297,25 @@ def volume_bounds(
         return floor, None, history
     m = statistics.median(history)
     hi_ratio = (1 + band) if max_ratio is None else max_ratio
-    return max(floor, math.floor(m * (1 - band))), math.ceil(m * hi_ratio), history
+    return max(floor, math.floor(m * (1 - band) * min(1.0, share.get(day, 1.0)))), math.ceil(m * hi_ratio), history
+
+
+def declared_coverage(landing_root: str, days: Sequence[date]) -> dict[date, "Coverage"]:
+    """The coverage markers of ``days`` under ``landing_root`` (only the dates that have one).
+
+    Raises:
+        QualityError: a malformed marker (the message names the file)."""
+    from reelhouse.landing import read_coverage
+
+    out = {}
+    for d in days:
+        try:
+            cov = read_coverage(landing_root, d)
+        except ValueError as exc:
+            raise QualityError(str(exc)) from exc
+        if cov is not None:
+            out[d] = cov
+    return out
 
 
 def active_entity_counts(
@@ -659,6 +690,7 @@ def run_gate(
     tables = sorted({s["meta"]["table"] for s in suites.values()} - {KPI_SUITE})
     versions = {t: lake.version(t) for t in tables}
     ctx = _gx_context(Path(lake.root) / "_quality")
+    declared = declared_coverage(config.paths.landing, [day - timedelta(days=k) for k in range(q.window_days + 1)])
     results: list[CheckResult] = []
     docs_ids: list = []
     rows: dict[str, int] = {}
@@ -686,7 +718,8 @@ def run_gate(
         counts = partition_row_counts(lake, table, date_col, version=version)
         required = bool(meta.get("required_daily"))
         bounds = dict(window_days=q.window_days, band=q.volume_band, min_history_days=q.volume_min_history_days,
-                      partial_share=q.partial_day_share, max_ratio=q.volume_max_ratio)
+                      partial_share=q.partial_day_share, max_ratio=q.volume_max_ratio,
+                      coverage={d: c.share for d, c in declared.items()})
         params: dict[str, Any] = {}
         if vol.get("kind") == "rolling":
             # a rolling-window table grows while the lake is younger than its window: check the
@@ -729,7 +762,8 @@ def run_gate(
         site = Path(lake.root) / "_quality" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
         docs = str(site) if site.exists() else None
     verdict = GateVerdict(date=day, status=status, results=results, versions=versions, rows=rows, docs_path=docs,
-                          run_id=run_at.isoformat(timespec="seconds"), not_provided=not_provided)
+                          run_id=run_at.isoformat(timespec="seconds"), not_provided=not_provided,
+                          coverage=declared[day].describe() if day in declared else None)
     if record:
         write_results(lake, verdict, validated_at=run_at)
     verdict.seconds = round(time.time() - t0, 3)

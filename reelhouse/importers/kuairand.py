@@ -54,6 +54,12 @@ follow         ``is_follow == 1``              event_id, event_type, event_time,
   every field used here); they are **not** dropped: they yield repeated lines with the same
   event_ids, exactly like an at-least-once redelivery, and the ingest deduplicates them.
 
+Coverage: the log is exported by whole China-local days (UTC+08:00, 04-08..04-21), so its first
+and last UTC dates are partial by construction (2022-04-07 from 15:00 UTC, 2022-04-21 until 16:00
+UTC). For such a date the import writes the landing contract's coverage marker
+``events/date=YYYY-MM-DD/_coverage.json`` (``reelhouse.contract.LANDING_COVERAGE_FILE``) with the
+covered window, so the quality gate expects that share of a day's volume, not a whole day's.
+
 Layout: ``<landing_root>/events/date=YYYY-MM-DD/hour=HH/kuairand-log.jsonl``, date and hour of
 ``time_ms`` in UTC (matches ``contract.LANDING_FILE_PATTERN``). Lines are sorted by (time_ms,
 user_id, video_id, event-type order of ``contract.EVENT_TYPES``, line text), so output does not
@@ -81,7 +87,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from reelhouse import contract
+from reelhouse import contract, landing
 
 #: Name of the extract inside ``shared/datasets/kuairand/``; used when ``path`` is a folder.
 SOURCE_FILE_NAME = "log_standard_4_08_to_4_21_27k_like_hate_kcore15.tsv"
@@ -116,6 +122,9 @@ IMPORTED_EVENT_TYPES: tuple[str, ...] = ("impression", "play", "like", "share", 
 _MS_PER_HOUR = 3_600_000
 _MS_PER_DAY = 86_400_000
 _EPOCH = dt.date(1970, 1, 1)
+#: The source's local day boundary: KuaiRand's ``date`` column counts China-local days (UTC+08:00).
+SOURCE_TZ = dt.timezone(dt.timedelta(hours=8))
+_MS_SOURCE_OFFSET = 8 * _MS_PER_HOUR
 
 
 @dataclass(frozen=True)
@@ -134,6 +143,8 @@ class ImportSummary:
         files_written: files created or replaced by this call.
         files_unchanged: files that already had identical bytes and were left untouched.
         dates: the UTC dates covered, sorted.
+        coverage: the partial UTC dates among ``dates`` and the window each covers
+            (``"16:00–24:00 UTC (33 %)"``); a coverage marker was written for each.
     """
 
     source: str
@@ -146,6 +157,7 @@ class ImportSummary:
     files_written: int
     files_unchanged: int
     dates: list[dt.date] = field(default_factory=list)
+    coverage: dict[dt.date, str] = field(default_factory=dict)
 
     @property
     def events_total(self) -> int:
@@ -166,6 +178,7 @@ class ImportSummary:
             "files_written": self.files_written,
             "files_unchanged": self.files_unchanged,
             "dates": [d.isoformat() for d in self.dates],
+            "coverage": {d.isoformat(): c for d, c in sorted(self.coverage.items())},
         }
 
 
@@ -266,6 +279,7 @@ def import_kuairand(
     root = Path(landing_root).resolve()
     df = read_kuairand_log(src)
     rows_read = len(df)
+    window = source_window(df["time_ms"]) if rows_read else None
 
     if dates is not None:
         wanted = np.array(sorted({(d - _EPOCH).days for d in dates}), dtype="int64")
@@ -305,6 +319,17 @@ def import_kuairand(
             files.append(rel)
             covered.add(hour_start.date())
 
+    coverage: dict[dt.date, str] = {}
+    for day in sorted(covered):
+        lo = dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone.utc)
+        start, end = max(lo, window[0]), min(lo + dt.timedelta(days=1), window[1])
+        if (start, end) == (lo, lo + dt.timedelta(days=1)):
+            continue
+        reason = ("KuaiRand is exported by whole China-local days (UTC+08:00): "
+                  f"{window[0].astimezone(SOURCE_TZ):%Y-%m-%d %H:%M%z} .. {window[1].astimezone(SOURCE_TZ):%Y-%m-%d %H:%M%z}")
+        _write_atomic(landing.coverage_path(root, day), landing.coverage_json(day, start, end, reason))
+        coverage[day] = landing.read_coverage(root, day).describe()
+
     return ImportSummary(
         source=str(src),
         landing_root=str(root),
@@ -316,7 +341,25 @@ def import_kuairand(
         files_written=written,
         files_unchanged=unchanged,
         dates=sorted(covered),
+        coverage=coverage,
     )
+
+
+def source_window(time_ms: pd.Series) -> tuple[dt.datetime, dt.datetime]:
+    """``[start, end)`` (aware UTC datetimes) the export covers. The log holds whole China-local
+    days (:data:`SOURCE_TZ`; its ``date`` column runs 20220408..20220421), so the window runs from
+    the local midnight nearest the first ``time_ms`` to the one nearest the last, widened to the
+    hours of any event outside it (the extract's first rows are at 23:44 local the day before,
+    which the source's rounded ``hourmin`` files under 04-08)."""
+    first, last = int(time_ms.min()), int(time_ms.max())
+
+    def nearest_midnight(ms: int) -> int:
+        return (ms + _MS_SOURCE_OFFSET + _MS_PER_DAY // 2) // _MS_PER_DAY * _MS_PER_DAY - _MS_SOURCE_OFFSET
+
+    lo = min(nearest_midnight(first), first // _MS_PER_HOUR * _MS_PER_HOUR)
+    hi = max(nearest_midnight(last), (last // _MS_PER_HOUR + 1) * _MS_PER_HOUR)
+    utc = dt.timezone.utc
+    return dt.datetime.fromtimestamp(lo / 1000, tz=utc), dt.datetime.fromtimestamp(hi / 1000, tz=utc)
 
 
 def _build_event_lines(df: pd.DataFrame) -> pd.DataFrame:

@@ -181,9 +181,11 @@ def test_history_counts_are_the_commits(demo):
     h = rh.history("gold.trending_hashtags", config=demo)
     writes = h[h["operation"] == "WRITE"]
     assert len(writes) >= 4 and set(writes["ds"]) >= {"2024-06-01", "2024-06-04"}
-    for r in writes.head(2).itertuples():
+    # a quiet day may list nothing (a short list beats a padded one): its commit added 0 rows
+    assert (writes["rows_added"] > 0).sum() >= 2, writes[["version", "ds", "rows_added"]].to_string()
+    for r in writes.itertuples():
         at_v = rh.read("gold.trending_hashtags", version=r.version, where={"ds": [r.ds]}, config=demo)
-        assert len(at_v) == r.rows_added > 0
+        assert len(at_v) == r.rows_added
     with pytest.raises(rh.VersionNotFoundError, match=f"versions 0..{h['version'].max()}"):
         rh.read("gold.trending_hashtags", version=int(h["version"].max()) + 1, config=demo)
 

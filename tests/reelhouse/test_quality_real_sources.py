@@ -43,6 +43,39 @@ def test_volume_baseline_leaves_partial_days_out_and_uses_the_median():
     assert sorted(hist) == [700, 800, 900]
 
 
+def test_declared_partial_days_scale_the_minimum_and_leave_the_baseline():
+    d = lambda k: START + dt.timedelta(days=k)  # noqa: E731
+    counts = {d(0): 1000, d(1): 900, d(2): 1100, d(3): 600}
+    # d(3) is declared 2/3 covered: it is not history for d(4), and d(4) declared 2/3 expects 2/3
+    lo, hi, hist = volume_bounds(counts, d(4), window_days=7, band=0.5, min_history_days=2, required=True,
+                                 max_ratio=3.0, coverage={d(3): 2 / 3, d(4): 2 / 3})
+    assert sorted(hist) == [900, 1000, 1100] and (lo, hi) == (333, 3000)
+    # undeclared, the same day keeps the whole-day minimum; 80 % missing blocks either way
+    assert volume_bounds(counts, d(4), window_days=7, band=0.5, min_history_days=2, required=True)[0] == 475
+    assert 200 < lo  # 20 % of the 1000-row median is below the scaled minimum
+
+
+def test_coverage_marker_round_trip_and_errors(tmp_path):
+    from reelhouse.landing import coverage_json, coverage_path, read_coverage
+    from reelhouse.quality import declared_coverage
+
+    utc = dt.timezone.utc
+    day = dt.date(2022, 4, 21)
+    assert read_coverage(tmp_path, day) is None and declared_coverage(str(tmp_path), [day]) == {}
+    path = coverage_path(tmp_path, day)
+    path.parent.mkdir(parents=True)
+    # +08:00 offsets are normalised to UTC
+    start = dt.datetime(2022, 4, 21, 8, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    path.write_bytes(coverage_json(day, start, dt.datetime(2022, 4, 21, 16, tzinfo=utc), "export ends"))
+    cov = read_coverage(tmp_path, day)
+    assert (cov.start, cov.share, cov.describe()) == (dt.datetime(2022, 4, 21, tzinfo=utc), 2 / 3, "00:00–16:00 UTC (67%)")
+    with pytest.raises(ValueError, match="not inside 2022-04-21"):
+        coverage_json(day, dt.datetime(2022, 4, 20, 23, tzinfo=utc), dt.datetime(2022, 4, 21, 16, tzinfo=utc), "x")
+    path.write_text('{"start": "2022-04-21T00:00:00Z"}')
+    with pytest.raises(QualityError, match="_coverage.json: not a landing coverage marker"):
+        declared_coverage(str(tmp_path), [day])
+
+
 def test_a_suite_that_blocks_on_an_optional_contract_field_is_refused(tmp_path):
     suite = {"name": "silver.events", "meta": {"table": "silver.events", "date_column": "landing_date"},
              "expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "platform"},

@@ -46,7 +46,7 @@ def _landing_files(root: Path) -> dict[str, bytes]:
     return {
         p.relative_to(root).as_posix(): p.read_bytes()
         for p in sorted((root / contract.LANDING_EVENTS_DIR).rglob("*"))
-        if p.is_file()
+        if p.is_file() and p.name != contract.LANDING_COVERAGE_FILE
     }
 
 
@@ -90,6 +90,10 @@ def test_tiny_tsv_exact_events(tmp_path: Path) -> None:
         f"events/date=2022-04-10/hour=08/{LANDING_FILE_NAME}",
         f"events/date=2022-04-11/hour=08/{LANDING_FILE_NAME}",
     ]
+    # whole China-local days from the local midnight nearest the first event (04-11 00:00 +08:00,
+    # widened to the first event's hour) to the one nearest the last (04-12 00:00 +08:00)
+    assert summary.coverage == {dt.date(2022, 4, 10): "08:00–24:00 UTC (67%)",
+                                dt.date(2022, 4, 11): "00:00–16:00 UTC (67%)"}
     day1_raw = files[f"events/date=2022-04-10/hour=08/{LANDING_FILE_NAME}"].decode()
     day1 = [json.loads(x) for x in day1_raw.splitlines()]
     assert day1 == [
@@ -357,8 +361,26 @@ def test_real_layout_and_hours(
             )
         assert keys == sorted(keys)
 
-    leftovers = [p for p in landing.rglob("*") if p.is_file() and not p.name.endswith(".jsonl")]
+    leftovers = [p for p in landing.rglob("*") if p.is_file() and not p.name.endswith(".jsonl")
+                 and p.name != contract.LANDING_COVERAGE_FILE]
     assert leftovers == []
+
+
+def test_real_partial_dates_carry_coverage_markers(real_import: tuple[ImportSummary, Path]) -> None:
+    """The export holds whole China-local days: its first and last UTC dates are partial and
+    say so; every date in between has no marker (the whole day)."""
+    from reelhouse.landing import read_coverage
+
+    summary, landing = real_import
+    declared = {d: read_coverage(landing, d) for d in summary.dates}
+    partial = {d: c for d, c in declared.items() if c is not None}
+    assert sorted(partial) == [dt.date(2022, 4, 7), dt.date(2022, 4, 21)]
+    first, last = partial[dt.date(2022, 4, 7)], partial[dt.date(2022, 4, 21)]
+    # the first rows are at 15:44 UTC (23:44 +08:00); the export ends at midnight +08:00 = 16:00 UTC
+    assert (first.start.hour, first.end) == (15, dt.datetime(2022, 4, 8, tzinfo=dt.timezone.utc))
+    assert (last.start.hour, last.end.hour) == (0, 16) and abs(last.share - 2 / 3) < 1e-9
+    assert summary.coverage == {dt.date(2022, 4, 7): "15:00–24:00 UTC (38%)", dt.date(2022, 4, 21): "00:00–16:00 UTC (67%)"}
+    assert "UTC+08:00" in last.reason
 
 
 def test_real_second_import_changes_nothing(real_import: tuple[ImportSummary, Path]) -> None:
