@@ -37,6 +37,8 @@ from typing import Sequence
 
 EXIT_GATE_BLOCKED = 3
 EXIT_NOT_GATED = 4
+#: another run holds the lake, or an earlier date is not processed yet (EX_TEMPFAIL: retry later)
+EXIT_RETRY_LATER = 75
 
 
 def _date(s: str) -> date:
@@ -211,8 +213,8 @@ def _run_dates(dates: Sequence[date], steps: Sequence[str] | None) -> int:
         reports = run_date(d, steps=steps, spark=spark, config=cfg, log=lambda m: print(m, flush=True))
         failed |= any(getattr(r, "balanced", True) is False for r in reports.values())
         if steps is None:  # the whole nightly: gate it like the DAG does
-            if getattr(reports.get("ingest"), "files", 1) == 0:
-                print(f"[gate {d}] skipped: no landing files for this date", flush=True)
+            if not reports:
+                continue  # a date without landing files: skipped, nothing to gate
             elif _gate(cfg, d) == EXIT_GATE_BLOCKED:
                 blocked = True
             else:
@@ -449,6 +451,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, KeyError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except RuntimeError as exc:
+        from reelhouse.runlock import OutOfOrderError, RunLockError
+
+        if isinstance(exc, (OutOfOrderError, RunLockError)):
+            print(f"not run: {exc}", file=sys.stderr)
+            return EXIT_RETRY_LATER
+        raise
     return 2
 
 

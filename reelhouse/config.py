@@ -201,6 +201,8 @@ class Config:
     online_store: OnlineStoreConfig
     training: TrainingConfig
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    #: seconds a run waits for the lake's run lock (reelhouse.runlock) before failing; 0 = fail at once
+    lake_lock_timeout_seconds: float = 3600.0
 
     @property
     def lake_root(self) -> str:
@@ -389,7 +391,7 @@ def load_config(env: str | None = None, *, environ: Mapping[str, str] | None = N
         raise ConfigError(f"{src}: unknown top-level key(s) {sorted(unknown)}")
     home = Path(environ.get("REELHOUSE_HOME", PROJECT_ROOT))
     paths = _section(raw, "paths", {"landing", "lake"}, src)
-    lake = _section(raw, "lake", {"engine"}, src)
+    lake = _section(raw, "lake", {"engine", "lock_timeout_seconds"}, src)
     spark = _section(raw, "spark", {"master", "app_name", "conf"}, src)
     ingest = _section(raw, "ingest", {"future_tolerance_seconds", "max_quarantine_ratio"}, src)
 
@@ -437,6 +439,9 @@ def load_config(env: str | None = None, *, environ: Mapping[str, str] | None = N
     if training["negative_ratio"] < 0:
         raise ConfigError(f"{src}: key 'training.negative_ratio' must be >= 0, got {training['negative_ratio']}")
     engine = _typed(lake["engine"], str, "lake.engine", src)
+    lock_timeout = _typed(lake["lock_timeout_seconds"], float, "lake.lock_timeout_seconds", src)
+    if lock_timeout < 0:
+        raise ConfigError(f"{src}: key 'lake.lock_timeout_seconds' must be >= 0, got {lock_timeout}")
     if engine not in _ENGINES:
         raise ConfigError(f"{src}: key 'lake.engine' must be one of {_ENGINES}, got {engine!r}")
     spark_conf = spark["conf"] or {}
@@ -456,6 +461,7 @@ def load_config(env: str | None = None, *, environ: Mapping[str, str] | None = N
             lake=_resolve_path(_typed(paths["lake"], str, "paths.lake", src), home),
         ),
         lake_engine=engine,  # type: ignore[arg-type]
+        lake_lock_timeout_seconds=lock_timeout,
         spark=SparkConfig(
             master=_typed(spark["master"], str, "spark.master", src),
             app_name=_typed(spark["app_name"], str, "spark.app_name", src),

@@ -330,7 +330,10 @@ def _record(lake: "Lake", *, action: str, version: int, previous: int | None, ch
         "baseline_auc": [metrics.get("baseline", {}).get("auc")],
         "metrics_json": [json.dumps(metrics, default=float)], "decided_at": [now], "ds": [now.date()],
     }
-    lake.write_arrow(pa.table(row).cast(get_table(PROMOTIONS_TABLE).arrow_schema()), PROMOTIONS_TABLE, mode="append")
+    from reelhouse.runlock import lake_lock
+
+    with lake_lock(lake.root, "model promotion", log=lambda m: None):
+        lake.write_arrow(pa.table(row).cast(get_table(PROMOTIONS_TABLE).arrow_schema()), PROMOTIONS_TABLE, mode="append")
 
 
 def latest_examples_day(lake: "Lake") -> date:

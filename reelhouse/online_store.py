@@ -717,7 +717,10 @@ def write_publishes(lake: "Lake", report: PublishReport) -> None:
         "published_at": [now] * len(report.views),
         "run_id": [report.run_id] * len(report.views),
     })
-    lake.write_arrow(t, PUBLISHES_TABLE, mode="overwrite_partitions", partitions={"ds": [report.ds]})
+    from reelhouse.runlock import lake_lock
+
+    with lake_lock(lake.root, f"online publish {report.ds}", log=lambda m: None):
+        lake.write_arrow(t, PUBLISHES_TABLE, mode="overwrite_partitions", partitions={"ds": [report.ds]})
 
 
 def online_features(config: "Config", *, user_id: str | None = None, video_id: str | None = None,

@@ -138,21 +138,40 @@ def run_date(
     spark: Any = None,
     config: Any = None,
 ) -> dict[str, Any]:
-    """Run the named steps (default all) for one date in this process; returns step → report."""
+    """Run the named steps (default all) for one date in this process; returns step → report
+    (empty when the date is skipped).
+
+    Holds the lake's run lock for the whole date (:func:`reelhouse.runlock.lake_lock`: another run
+    writing the lake makes this one wait, up to ``lake.lock_timeout_seconds``) and checks that
+    each step already processed the previous landing date (:func:`reelhouse.runlock.check_order`).
+    A run that starts with ``ingest`` on a date without landing files is a *skip*: nothing is
+    written (a quiet day, or the run Airflow creates when a DAG is unpaused).
+
+    Raises:
+        reelhouse.runlock.RunLockError: the lock stayed taken past the timeout.
+        reelhouse.runlock.OutOfOrderError: a step's previous landing date is not processed yet.
+    """
     from reelhouse.config import get_config
     from reelhouse.lake import Lake
+    from reelhouse.runlock import check_order, has_landing_files, lake_lock
     from reelhouse.spark import get_spark
 
     cfg = config or get_config()
+    chosen = resolve_steps(steps)
+    if chosen and chosen[0].name == "ingest" and not has_landing_files(cfg.paths.landing, run_for):
+        log(f"[{run_for}] skipped: no landing files under {cfg.paths.landing} for this date")
+        return {}
     spark = spark or get_spark(cfg)
     lake = Lake.from_config(cfg, spark)
     version = int(run_version if run_version is not None else time.time() * 1000)
     out: dict[str, Any] = {}
-    for step in resolve_steps(steps):
-        log(f"[{step.name} {run_for}] running …")
-        report = step.runner()(spark, lake, cfg, run_for, run_version=version)
-        out[step.name] = report
-        log(f"[{step.name} {run_for}] {format_report(report)}")
+    with lake_lock(cfg.paths.lake, f"reelhouse run {run_for}", timeout_seconds=cfg.lake_lock_timeout_seconds, log=log):
+        for step in chosen:
+            check_order(lake, cfg.paths.landing, step.name, run_for)
+            log(f"[{step.name} {run_for}] running …")
+            report = step.runner()(spark, lake, cfg, run_for, run_version=version)
+            out[step.name] = report
+            log(f"[{step.name} {run_for}] {format_report(report)}")
     return out
 
 
@@ -193,8 +212,18 @@ def step_main(run: Callable[..., Any], name: str, argv: Sequence[str] | None = N
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    from reelhouse.runlock import OutOfOrderError, RunLockError, check_order, lake_lock
+
     spark = get_spark(cfg, app_name=f"reelhouse-{name}-{args.date}")
-    report = run(spark, Lake.from_config(cfg, spark), cfg, args.date, run_version=args.run_version)
+    lake = Lake.from_config(cfg, spark)
+    try:
+        with lake_lock(cfg.paths.lake, f"{name} {args.date}", timeout_seconds=cfg.lake_lock_timeout_seconds,
+                       log=lambda m: print(m, file=sys.stderr, flush=True)):
+            check_order(lake, cfg.paths.landing, name, args.date)
+            report = run(spark, lake, cfg, args.date, run_version=args.run_version)
+    except (OutOfOrderError, RunLockError) as exc:
+        print(f"{name} {args.date}: not run — {exc}", file=sys.stderr, flush=True)
+        return 75  # EX_TEMPFAIL: a retry can succeed
     d = report.to_dict()
     print(json.dumps(d, indent=2, default=str, ensure_ascii=False))
     return 1 if d.get("balanced") is False else 0

@@ -781,9 +781,12 @@ def write_results(lake: "Lake", verdict: GateVerdict, *, validated_at: datetime)
         "validated_at": validated_at, "ds": verdict.date,
     } for r in verdict.results]
     table = pa.Table.from_pylist(rows, schema=spec.arrow_schema())
-    lake.write_arrow(table, RESULTS_TABLE, mode="overwrite_partitions", partitions={"ds": [verdict.date]},
-                     app_id=f"reelhouse.gate.{verdict.date.isoformat()}", app_version=int(validated_at.timestamp() * 1000),
-                     metadata={"verdict": verdict.status})
+    from reelhouse.runlock import lake_lock
+
+    with lake_lock(lake.root, f"quality gate {verdict.date}", log=lambda m: None):
+        lake.write_arrow(table, RESULTS_TABLE, mode="overwrite_partitions", partitions={"ds": [verdict.date]},
+                         app_id=f"reelhouse.gate.{verdict.date.isoformat()}",
+                         app_version=int(validated_at.timestamp() * 1000), metadata={"verdict": verdict.status})
 
 
 def latest_verdicts(lake: "Lake", *, limit: int = 30) -> "pd.DataFrame":
