@@ -10,7 +10,7 @@ export REELHOUSE_SPARK_LOG_LEVEL ?= ERROR
 export GX_ANALYTICS_ENABLED ?= False
 export DO_NOT_TRACK ?= 1
 
-.PHONY: install services services-stop demo test test-unit bench lock check-java clean
+.PHONY: install services services-stop airflow airflow-stop demo test test-unit bench lock check-java clean
 
 check-java:
 	@command -v java >/dev/null 2>&1 || [ -x "$$JAVA_HOME/bin/java" ] || { \
@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml requirements.lock
 	@$(MAKE) --no-print-directory check-java
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev,delta-spark]"
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev,delta-spark,airflow-postgres]"
 	@rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)
@@ -34,6 +34,14 @@ services:
 
 services-stop:
 	@scripts/services.sh stop
+
+# A local Airflow deployment: PostgreSQL metadata DB, LocalExecutor, api-server + scheduler +
+# dag-processor + triggerer (README "In Airflow"). REELHOUSE_ENV / REELHOUSE__* reach every component.
+airflow: install services
+	@VENV_BIN=$(CURDIR)/$(BIN) scripts/airflow.sh start
+
+airflow-stop:
+	@VENV_BIN=$(CURDIR)/$(BIN) scripts/airflow.sh stop
 
 demo: install
 	$(BIN)/reelhouse demo

@@ -1,7 +1,7 @@
 """reelhouse_dbt: build the BI marts (``dbt/``) after the nightly's quality gate passed a day.
 
 Thin by design: schedule (the ``reelhouse.gate_passed`` Asset), wiring and docs. The dbt project is
-rendered by Astronomer Cosmos as one Airflow task per model, each a ``dbt build`` of that model and its tests;
+rendered by Astronomer Cosmos as one ``dbt run`` task per model in ``ref()`` order, then one ``dbt test`` of the project;
 the work around it is ``reelhouse.bi``.
 """
 
@@ -35,9 +35,14 @@ gold tables passed the quality gate. Builds the dbt project in `dbt/` (target `{
    `ml.model_promotions` before the first retrain) and, on the embedded target, the per-database
    pseudonymisation key file when `$REELHOUSE_PSEUDONYM_KEY` is not set (production: the variable
    must be set, the task fails otherwise).
-2. `dbt` — one task group per model (`staging` views, `intermediate` and `marts` tables, rendered
-   by Cosmos from the committed `dbt ls` output `dbt/cosmos_dbt_ls.json`), each a `dbt build --select <model>`: the model, then its tests (one dbt process per model, half the processes of a separate test task). Staging models copy their Delta
-   source's current snapshot into the BI database when they run (dbt/README.md: why).
+2. `dbt` — one `dbt run --select <model>` task per model (`staging`, `intermediate`, `marts`,
+   rendered by Cosmos from the committed `dbt ls` output `dbt/cosmos_dbt_ls.json`) in `ref()`
+   order, then **one `dbt test` of the whole project after every model is built**
+   (`TestBehavior.AFTER_ALL`). Per-model `dbt build` ran a relationship test as soon as one side
+   was built — on a fresh BI database the other side did not exist yet (`Table with name
+   stg_silver__video_hashtags does not exist`), and later it compared against the previous run's
+   staging copy. Staging models copy their Delta source's current snapshot into the BI database
+   when they run (dbt/README.md: why), so the tests see this run's copies.
 3. `docs_generate` writes the dbt docs site next to the database (`<lake>/_bi/dbt_target/`).
 
 The embedded database is one DuckDB file (`<lake>/_bi/reelhouse.duckdb`): DuckDB takes one writer
@@ -83,7 +88,7 @@ with DAG(
         # the graph from dbt/cosmos_dbt_ls.json (reelhouse.bi.write_dbt_ls_file): parsing this file runs no
         # dbt (a `dbt ls` takes longer than Airflow's 30 s import timeout on a busy 2-core worker)
         render_config=RenderConfig(load_method=LoadMode.DBT_LS_FILE, dbt_ls_path=DBT_LS_FILE,
-                                   test_behavior=TestBehavior.BUILD),
+                                   test_behavior=TestBehavior.AFTER_ALL),
     )
 
     @task(task_id="docs_generate", doc_md="`dbt docs generate` → <lake>/_bi/dbt_target/ (index.html, catalog.json).")

@@ -12,7 +12,6 @@ from datetime import timedelta
 
 import pendulum
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
-from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Asset, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
@@ -53,9 +52,23 @@ readable with Feast's `get_online_features` (feature service `ranking`). A value
 replaced by an older feature_time; entities not republished within their view's TTL are removed.
 Each view's rows, writes, skips and expiries land in `ops.online_publishes`.
 
-**Runs one at a time** (`max_active_runs=1`): a date's deduplication reads what earlier dates
-ingested. Backfill: `airflow backfill create --dag-id reelhouse_nightly --from-date … --to-date …`
-or `reelhouse backfill --start … --end …`.
+**A day without landing files is a green skip** (`landing_available`, a short-circuit): nothing
+is written, no Asset event is emitted, so neither the retrain nor dbt runs. This is also what the
+run for yesterday that unpausing the DAG creates does when nothing has landed for it.
+
+**Dates in order, one writer per lake.** A date's ingest keeps only the events earlier dates did
+not (at-least-once delivery), and gold reads earlier days, so the Spark steps have
+`depends_on_past=True`: a backfill's runs may start together (Airflow's default allows 10 at
+once; `max_active_runs=1` binds only scheduled runs) but each step waits for the same step of the
+previous date. Under that, every step takes the lake's run lock (`reelhouse.runlock`; it waits for
+a `reelhouse run` from the CLI) and refuses a date whose previous landing date it has not
+processed (exit 75, retried). Backfill:
+
+    airflow backfill create --dag-id reelhouse_nightly --from-date 2024-06-01 --to-date 2024-06-03 \
+        --reprocess-behavior failed
+
+(Airflow requires `--reprocess-behavior` for a DAG with `depends_on_past`; `failed` reruns dates
+whose runs failed, `completed` reruns all), or without Airflow `reelhouse backfill --start … --end …`.
 
 **Spark**: master from the `spark_default` connection (default `local[2]`:
 `AIRFLOW_CONN_SPARK_DEFAULT='{"conn_type": "spark", "host": "local[2]"}'`); Spark settings from
@@ -64,6 +77,7 @@ or `reelhouse backfill --start … --end …`.
 
 _cfg = get_config()
 _conf = {k: v for k, v in _cfg.spark.conf.items()}
+GATE_PASSED = Asset(name="reelhouse.gate_passed", uri=asset_uri("ops.gate_passed", _cfg.paths.lake))
 
 with DAG(
     dag_id="reelhouse_nightly",
@@ -80,6 +94,28 @@ with DAG(
         "execution_timeout": timedelta(hours=3),
     },
 ) as dag:
+
+    @task.short_circuit(
+        task_id="landing_available",
+        retries=0,
+        doc_md="True when the data interval's landing folder has files; otherwise the whole run is a green skip.",
+    )
+    def landing_available(ds: str | None = None) -> bool:
+        from datetime import date
+
+        from reelhouse.config import get_config
+        from reelhouse.landing import list_landing_files
+
+        landing = get_config().paths.landing
+        files = list_landing_files(landing, date.fromisoformat(ds), check=False)
+        if files:
+            mib = sum(f.size for f in files) / 2**20
+            print(f"landing {ds}: {len(files)} files, {mib:.1f} MiB under {landing} — running the nightly", flush=True)
+        else:
+            print(f"landing {ds}: no files under {landing} — skipping the run (nothing written, no Asset events)",
+                  flush=True)
+        return bool(files)
+
     tasks = {}
     for step in STEPS.values():
         tasks[step.name] = SparkSubmitOperator(
@@ -92,14 +128,18 @@ with DAG(
             conf=_conf,
             env_vars={"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable},
             outlets=[Asset(name=t, uri=asset_uri(t, _cfg.paths.lake)) for t in step.outputs],
+            depends_on_past=True,  # a date's step after the previous date's (backfills run in order)
         )
     for step in STEPS.values():
         for up in step.upstream:
             tasks[up] >> tasks[step.name]
+    roots = [name for name, s in STEPS.items() if not s.upstream]
+    landing_available() >> [tasks[name] for name in roots]
 
     @task(
         task_id="quality_gate",
-        retries=0,
+        retries=2,  # a crash is retried; a block verdict fails at once (AirflowFailException)
+        retry_delay=timedelta(seconds=30),
         doc_md="Great Expectations suites + KPI checks over this data interval's partitions; fails on a block verdict.",
         outlets=[Asset(name="ops.quality_results", uri=asset_uri("ops.quality_results", _cfg.paths.lake))],
     )
@@ -123,13 +163,21 @@ with DAG(
         return {"status": verdict.status, "warnings": [f"{r.table}: {r.expectation}" for r in verdict.failures]}
 
     gate = quality_gate()
-    gate_passed = EmptyOperator(
+
+    @task(
         task_id="gate_passed",
-        doc_md="The day passed the quality gate (pass or warn): publishing tasks hang below this.",
-        outlets=[Asset(name="reelhouse.gate_passed", uri=asset_uri("ops.gate_passed", _cfg.paths.lake))],
+        doc_md="The day passed the quality gate (pass or warn): publishing tasks hang below this. Emits the "
+               "`reelhouse.gate_passed` Asset event with extra `{\"ds\": <date>}`: the retrain and dbt DAGs read it.",
+        outlets=[GATE_PASSED],
     )
+    def gate_passed(ds: str | None = None, outlet_events=None) -> str:
+        outlet_events[GATE_PASSED].extra = {"ds": ds}
+        print(f"gate passed {ds}: Asset event reelhouse.gate_passed {{'ds': '{ds}'}}", flush=True)
+        return ds
+
+    passed = gate_passed()
     leaves = [name for name in STEPS if not any(name in s.upstream for s in STEPS.values())]
-    [tasks[name] for name in leaves] >> gate >> gate_passed
+    [tasks[name] for name in leaves] >> gate >> passed
 
     @task(
         task_id="publish_online_features",
@@ -149,4 +197,4 @@ with DAG(
         print(report.summary(), flush=True)
         return {"rows": report.rows, "seconds": round(report.seconds, 2), "store": report.store}
 
-    gate_passed >> publish_online_features()
+    passed >> publish_online_features()

@@ -1,6 +1,6 @@
-"""reelhouse_retrain: retrain the ranking model when the nightly has written a day's training examples.
+"""reelhouse_retrain: retrain the ranking model when the nightly's quality gate passed a day.
 
-Thin by design: schedule (the ``gold.training_examples`` Asset), one task, docs. The work is
+Thin by design: schedule (the ``reelhouse.gate_passed`` Asset), one task, docs. The work is
 ``reelhouse.model.retrain``.
 """
 
@@ -13,26 +13,30 @@ from reelhouse.config import get_config
 from reelhouse.pipeline import asset_uri
 
 _cfg = get_config()
-EXAMPLES = Asset(name="gold.training_examples", uri=asset_uri("gold.training_examples", _cfg.paths.lake))
+GATE_PASSED = Asset(name="reelhouse.gate_passed", uri=asset_uri("ops.gate_passed", _cfg.paths.lake))
 
 DOC_MD = """
 ### reelhouse_retrain
 
-Runs whenever `reelhouse_nightly` updates the **`gold.training_examples`** Asset. Trains a LightGBM
-challenger predicting `label_complete` on the 3 days before the newest day of examples and
-validates it on that day (a time split, never random); scores the current `champion` and the
+Runs whenever `reelhouse_nightly`'s quality gate passes a day (the **`reelhouse.gate_passed`**
+Asset; its event carries the day, `extra = {"ds": …}` — never before the gate, so a promotion
+never races it). Trains a LightGBM challenger predicting `label_complete` on the 3 days before that
+day and validates it on that day (a time split, never random); scores the current `champion` and the
 popularity baseline on the same rows; logs params, metrics (overall and per cohort: new users, new
 videos, trending videos), the dataset manifests and the model to MLflow (`<lake>/_mlflow/` by
 default) and registers a version. The `champion` alias moves only when the day's quality gate
 passed and the challenger beats the champion's AUC by the margin. Every decision, with its reason,
 lands in `ml.model_promotions`; the metrics are in this task's log. Roll back with
-`reelhouse model rollback`.
+`reelhouse model rollback`. Several gated days in one run: the newest. A manual run without an
+Asset event (`airflow dags trigger reelhouse_retrain -c '{"ds": "2024-06-03"}'`) takes `ds` from
+its conf, else the newest day of examples. A day without enough history (the lake's first day: an
+empty training window) is a **skip** with the reason, not a failure.
 """
 
 with DAG(
     dag_id="reelhouse_retrain",
     description="LightGBM challenger vs champion on the newest training day; MLflow registry; audited promotion",
-    schedule=[EXAMPLES],
+    schedule=[GATE_PASSED],
     start_date=pendulum.datetime(2020, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
@@ -42,14 +46,31 @@ with DAG(
 
     @task(task_id="retrain", retries=0,
           outlets=[Asset(name="ml.model_promotions", uri=asset_uri("ml.model_promotions", _cfg.paths.lake))])
-    def retrain_task() -> dict:
+    def retrain_task(triggering_asset_events=None, dag_run=None) -> dict:
+        from datetime import date
+
+        from airflow.sdk.exceptions import AirflowSkipException
+
         from reelhouse.config import get_config
         from reelhouse.lake import Lake
-        from reelhouse.model import latest_examples_day, retrain
+        from reelhouse.model import NotEnoughDataError, latest_examples_day, retrain
 
         cfg = get_config()
         lake = Lake.from_config(cfg)
-        result = retrain(lake, cfg, latest_examples_day(lake))
+        gated = [e.extra["ds"] for events in (triggering_asset_events or {}).values() for e in events
+                 if (e.extra or {}).get("ds")]
+        conf = (dag_run.conf or {}) if dag_run is not None else {}
+        if gated:
+            day = max(date.fromisoformat(d) for d in gated)
+        elif conf.get("ds"):
+            day = date.fromisoformat(conf["ds"])
+        else:
+            day = latest_examples_day(lake)
+        try:
+            result = retrain(lake, cfg, day)
+        except NotEnoughDataError as exc:
+            print(f"retrain {day}: skipped — {exc}", flush=True)
+            raise AirflowSkipException(f"retrain {day}: {exc}") from exc
         print(result.summary(), flush=True)
         return {"version": result.version, "promoted": result.promoted, "reason": result.reason,
                 "auc": result.metrics["challenger"]["auc"]}

@@ -57,6 +57,11 @@ class ModelError(RuntimeError):
     """No data to train or validate on, or no champion to roll back to."""
 
 
+class NotEnoughDataError(ModelError):
+    """The training window or the validation day has no rows, or a single label class (the
+    lake's first day; a day whose examples are all one label): nothing to decide, a skip."""
+
+
 def feature_columns() -> list[str]:
     """The model's inputs: every numeric feature column of ``gold.training_examples`` (user_*,
     video_*, creator_*, user_video_interest*), not labels, ids, times or cohort flags."""
@@ -226,7 +231,8 @@ def retrain(lake: "Lake", config: "Config", valid_day: date, *, window_days: int
     """Train a challenger on ``window_days`` days before ``valid_day``, validate on ``valid_day``
     and decide its promotion (see module doc). ``margin``: AUC points the challenger must gain over
     the champion; ``require_gate``: promotion needs a pass/warn gate verdict for ``valid_day``.
-    Raises :class:`ModelError` when the window or the validation day has no rows or one class."""
+    Raises :class:`NotEnoughDataError` (a :class:`ModelError`) when the window or the validation day
+    has no rows or one class — e.g. the lake's first day, which has no training window yet."""
     import lightgbm as lgb
 
     from reelhouse.online_store import gate_status
@@ -236,7 +242,7 @@ def retrain(lake: "Lake", config: "Config", valid_day: date, *, window_days: int
     train, valid = load_days(lake, train_days), load_days(lake, [valid_day])
     for name, frame in (("training window", train), ("validation day", valid)):
         if frame.empty or frame[label].nunique() < 2:
-            raise ModelError(f"{name} has {len(frame)} rows and {frame[label].nunique() if len(frame) else 0} label class(es)")
+            raise NotEnoughDataError(f"{name} has {len(frame)} rows and {frame[label].nunique() if len(frame) else 0} label class(es)")
     p = {**PARAMS, **(params or {})}
     booster = lgb.train(p, lgb.Dataset(_matrix(train), label=train[label].to_numpy(), feature_name=feature_columns()),
                         num_boost_round=num_rounds)

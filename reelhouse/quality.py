@@ -14,7 +14,7 @@ into a :class:`GateVerdict`:
 
 Every check lands in the Delta table ``ops.quality_results`` (partition ``ds = D``, replaced on a
 rerun) with the Delta version of the table it validated, and in Great Expectations Data Docs
-(HTML) under ``<lake>/_quality/gx/uncommitted/data_docs/local_site/index.html``.
+(HTML) under ``<lake>/_quality/data_docs/ds=YYYY-MM-DD/index.html`` (one in-memory GX context per run).
 
 How it stays cheap (issue: GX on Spark, great_expectations#1788)
 ----------------------------------------------------------------
@@ -552,7 +552,11 @@ def video_in_silver_videos(lake: "Lake", video_ids: "pd.Series", version: int | 
 
 
 # ----------------------------------------------------------------------------- GX
-def _gx_context(root: Path):
+def _gx_context(docs_dir: Path | None = None):
+    """A fresh in-memory (ephemeral) GX context for one gate run, with a Data Docs site under
+    ``docs_dir`` when given. Nothing is shared between runs: concurrent gates (a backfill's dates
+    at once) cannot read each other's half-written suites, as they did through one file context
+    under ``<lake>/_quality/gx`` (``ExpectationSuite() argument after ** must be a mapping``)."""
     import great_expectations as gx
     from great_expectations.execution_engine import pandas_execution_engine
 
@@ -562,15 +566,29 @@ def _gx_context(root: Path):
     # table and Delta version instead (ops.quality_results.delta_version), so it turns that off.
     pandas_execution_engine.HASH_THRESHOLD = 0
 
-    root.mkdir(parents=True, exist_ok=True)
-    ctx = gx.get_context(mode="file", project_root_dir=str(root))
+    ctx = gx.get_context(mode="ephemeral")
     try:
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
         ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
     except Exception:  # pragma: no cover - cosmetic only
         pass
+    if docs_dir is not None:
+        ctx.add_data_docs_site(site_name=DOCS_SITE, site_config={
+            "class_name": "SiteBuilder",
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+        })
     return ctx
+
+
+#: the gate's Data Docs site (one per date: ``<lake>/_quality/data_docs/ds=YYYY-MM-DD/``)
+DOCS_SITE = "reelhouse"
+
+
+def docs_dir(lake_root: str, day: date) -> Path:
+    """Where the Data Docs of ``day``'s gate runs go: ``<lake>/_quality/data_docs/ds=YYYY-MM-DD/``."""
+    return Path(lake_root) / "_quality" / "data_docs" / f"ds={day.isoformat()}"
 
 
 def _provided_fields(frame: "pd.DataFrame", table: str, suite: str) -> list[CheckResult]:
@@ -677,7 +695,7 @@ def run_gate(
 
     ``record``: write the results to ``ops.quality_results`` (partition ``ds = day``, replaced on a
     rerun, so the table holds the latest gate run per date; earlier runs stay in the Delta
-    history). ``data_docs``: update the GX Data Docs site under ``<lake>/_quality/gx``.
+    history). ``data_docs``: build the GX Data Docs of this run under ``<lake>/_quality/data_docs/ds=D/``.
     Raises :class:`QualityError` when a suite is malformed; a table that does not exist yet
     fails its schema check (block) rather than raising."""
     import pandas as pd
@@ -689,7 +707,7 @@ def run_gate(
     q = config.quality
     tables = sorted({s["meta"]["table"] for s in suites.values()} - {KPI_SUITE})
     versions = {t: lake.version(t) for t in tables}
-    ctx = _gx_context(Path(lake.root) / "_quality")
+    ctx = _gx_context(docs_dir(lake.root, day) if data_docs else None)
     declared = declared_coverage(config.paths.landing, [day - timedelta(days=k) for k in range(q.window_days + 1)])
     results: list[CheckResult] = []
     docs_ids: list = []
@@ -758,8 +776,8 @@ def run_gate(
         status = "warn"
     docs = None
     if data_docs:
-        ctx.build_data_docs(resource_identifiers=docs_ids)
-        site = Path(lake.root) / "_quality" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+        ctx.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=docs_ids)
+        site = docs_dir(lake.root, day) / "index.html"
         docs = str(site) if site.exists() else None
     verdict = GateVerdict(date=day, status=status, results=results, versions=versions, rows=rows, docs_path=docs,
                           run_id=run_at.isoformat(timespec="seconds"), not_provided=not_provided,

@@ -34,21 +34,25 @@ def _models() -> set[str]:
     return {p.stem for p in (REPO / "dbt" / "models").rglob("*.sql")}
 
 
-def test_one_build_task_per_model_runs_it_with_its_tests(dag):
+def test_one_run_task_per_model_then_the_tests_after_all_models(dag):
+    """A fresh BI database: a relationship test must not run before both of its sides are built,
+    so every model is built first (one `dbt run` per model, in ref() order), then one `dbt test`."""
     models = _models()
     assert len(models) >= 20
     ids = set(dag.task_ids)
-    assert ids == {f"dbt.{m}_model_build" for m in models} | {"ensure_sources", "docs_generate"}
+    assert ids == {f"dbt.{m}_run" for m in models} | {"dbt.dbt_test", "ensure_sources", "docs_generate"}
     for m in models:
-        # `dbt build --select <model>`: the model, then its tests, in one dbt process
-        assert type(dag.get_task(f"dbt.{m}_model_build")).__name__ == "DbtBuildLocalOperator"
-    # dependencies follow ref(): a mart builds after its staging and intermediate models passed their tests
-    ups = {u.task_id for u in dag.get_task("dbt.fct_daily_engagement_model_build").upstream_list}
-    assert {"dbt.stg_gold__video_daily_stats_model_build", "dbt.int_daily_active_users_model_build"} <= ups
-    roots = {t.task_id for t in dag.tasks if not t.upstream_list}
-    assert roots == {"ensure_sources"}
-    assert {t.task_id for t in dag.tasks if not t.downstream_list} == {"docs_generate"}
-    assert all(u.task_id.startswith("dbt.") for u in dag.get_task("docs_generate").upstream_list)
+        assert type(dag.get_task(f"dbt.{m}_run")).__name__ == "DbtRunLocalOperator"
+    # dependencies follow ref(): a mart builds after its staging and intermediate models
+    ups = {u.task_id for u in dag.get_task("dbt.fct_daily_engagement_run").upstream_list}
+    assert {"dbt.stg_gold__video_daily_stats_run", "dbt.int_daily_active_users_run"} <= ups
+    test = dag.get_task("dbt.dbt_test")
+    assert type(test).__name__ == "DbtTestLocalOperator"
+    # the tests run once every model is built: downstream of every leaf model, upstream of the docs
+    leaves = {f"dbt.{m}_run" for m in models if not any(d.task_id.endswith("_run") for d in dag.get_task(f"dbt.{m}_run").downstream_list)}
+    assert {u.task_id for u in test.upstream_list} == leaves
+    assert {t.task_id for t in dag.tasks if not t.upstream_list} == {"ensure_sources"}
+    assert {d.task_id for d in dag.get_task("docs_generate").upstream_list} == {"dbt.dbt_test"}
 
 
 def test_scheduled_on_the_gate_passed_asset_one_task_at_a_time(dag):

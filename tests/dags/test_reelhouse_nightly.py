@@ -28,13 +28,14 @@ def test_one_spark_submit_task_per_step(dag):
 
     from reelhouse.pipeline import STEPS
 
-    assert set(dag.task_ids) == set(STEPS) | {"quality_gate", "gate_passed", "publish_online_features"}
+    assert set(dag.task_ids) == set(STEPS) | {"landing_available", "quality_gate", "gate_passed", "publish_online_features"}
     for step in STEPS.values():
         t = dag.get_task(step.name)
         assert isinstance(t, SparkSubmitOperator)
         assert t._conn_id == "spark_default"
         assert Path(t.application).is_file() and t.application == step.application
-        assert {u.task_id for u in t.upstream_list} == set(step.upstream)
+        assert {u.task_id for u in t.upstream_list} == (set(step.upstream) or {"landing_available"})
+        assert t.depends_on_past  # a backfill's dates run each step in date order
         assert t.application_args == ["--date", "{{ ds }}"]
         assert {o.name for o in t.outlets} == set(step.outputs)
         assert t.retries == 2
@@ -48,7 +49,7 @@ def test_gate_sits_between_gold_and_publish(dag):
     gate = dag.get_task("quality_gate")
     leaves = {n for n in STEPS if not any(n in s.upstream for s in STEPS.values())}
     assert {u.task_id for u in gate.upstream_list} == leaves == {"training_examples"}
-    assert gate.retries == 0  # a blocked day is not retried into passing
+    assert gate.retries == 2  # a crash is retried; a block raises AirflowFailException, never retried
     assert {d.task_id for d in gate.downstream_list} == {"gate_passed"}
     assert {o.name for o in gate.outlets} == {"ops.quality_results"}
     assert {o.name for o in dag.get_task("gate_passed").outlets} == {"reelhouse.gate_passed"}
@@ -75,13 +76,19 @@ def test_dag_file_is_thin():
     assert out.stdout.strip().splitlines()[-1:] in ([], [""]), out.stdout
 
 
-def test_retrain_dag_is_scheduled_on_the_training_examples_asset(tmp_path):
+def test_a_day_without_landing_files_short_circuits_the_whole_run(dag):
+    check = dag.get_task("landing_available")
+    assert type(check).__name__ == "_ShortCircuitDecoratedOperator" and check.ignore_downstream_trigger_rules
+    assert not check.upstream_list and {d.task_id for d in check.downstream_list} == {"ingest"}
+    assert "green skip" in dag.doc_md and "--reprocess-behavior" in dag.doc_md
+
+
+def test_retrain_dag_is_scheduled_on_the_gate_passed_asset(tmp_path):
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(REPO / "dags"))
     assert bag.import_errors == {}
     dag = bag.dags["reelhouse_retrain"]
-    assert [a.name for a in dag.timetable.asset_condition.objects] == ["gold.training_examples"] or \
-        "gold.training_examples" in str(dag.timetable.asset_condition)
+    assert [a.name for a in dag.timetable.asset_condition.objects] == ["reelhouse.gate_passed"]
     assert dag.task_ids == ["retrain"] and "champion" in dag.doc_md
     assert {o.name for o in dag.get_task("retrain").outlets} == {"ml.model_promotions"}

@@ -287,3 +287,29 @@ def test_feature_row_stamped_in_the_future_blocks(gate):
     v = run()
     assert v.status == "block"
     assert blocked_on(v, "gold.video_features", "expect_column_values_to_be_in_set(column=feature_time")
+
+
+def test_concurrent_gates_for_different_dates_both_succeed(demo_lake, tmp_path):
+    """Two `reelhouse gate` processes at once (a backfill's dates in parallel) on one lake: each has
+    its own GX context and Data Docs folder, and the results table takes both verdicts."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from reelhouse.lake import Lake
+    from reelhouse.quality import latest_verdicts
+
+    root = tmp_path / "lake"
+    shutil.copytree(demo_lake.lake_root, root)
+    env = {**os.environ, **demo_lake.env, "REELHOUSE__PATHS__LAKE": str(root)}
+    days = demo_lake.days[-2:]
+    procs = [subprocess.Popen([sys.executable, "-m", "reelhouse.cli", "gate", "--date", d.isoformat()], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for d in days]
+    outs = [p.communicate(timeout=600)[0] for p in procs]
+    for d, p, out in zip(days, procs, outs):
+        assert p.returncode == 0, out[-3000:]
+        assert f"quality gate {d.isoformat()}: PASS" in out or f"quality gate {d.isoformat()}: WARN" in out, out[-3000:]
+        assert (root / "_quality" / "data_docs" / f"ds={d.isoformat()}" / "index.html").exists()
+    runs = latest_verdicts(Lake(str(root)), limit=10)
+    assert set(days) <= set(runs.ds) and runs.ds.is_unique
