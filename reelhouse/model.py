@@ -160,7 +160,10 @@ def _mlflow(config: "Config"):
 
     import mlflow
 
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    # MLflow and the SQLite store's alembic migrations log INFO to stderr, which Airflow shows as
+    # ERROR lines in the task log: warnings and errors only
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     uri, user_uri = tracking_uri(config), os.environ.get("MLFLOW_TRACKING_URI")
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)

@@ -557,6 +557,11 @@ def _gx_context(docs_dir: Path | None = None):
     ``docs_dir`` when given. Nothing is shared between runs: concurrent gates (a backfill's dates
     at once) cannot read each other's half-written suites, as they did through one file context
     under ``<lake>/_quality/gx`` (``ExpectationSuite() argument after ** must be a mapping``)."""
+    import logging
+
+    # GX logs INFO at import ("Skipping registering function …") and per validation: task logs
+    # would bury the verdict; its warnings and errors keep their level
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
     from great_expectations.execution_engine import pandas_execution_engine
 
