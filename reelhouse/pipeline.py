@@ -159,7 +159,7 @@ def run_date(
     cfg = config or get_config()
     chosen = resolve_steps(steps)
     if chosen and chosen[0].name == "ingest" and not has_landing_files(cfg.paths.landing, run_for):
-        log(f"[{run_for}] skipped: no landing files under {cfg.paths.landing} for this date")
+        log(f"[{run_for}] skipped: no landing files under {cfg.paths.landing} for this date — nothing to do")
         return {}
     spark = spark or get_spark(cfg)
     lake = Lake.from_config(cfg, spark)

@@ -46,7 +46,8 @@ setup_env() {
   export AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK=False
   export AIRFLOW__COSMOS__ENABLE_TELEMETRY=False
   export GX_ANALYTICS_ENABLED=False DO_NOT_TRACK=1
-  export AIRFLOW_CONN_SPARK_DEFAULT="${AIRFLOW_CONN_SPARK_DEFAULT:-{\"conn_type\": \"spark\", \"host\": \"local[2]\"}}"
+  local spark_local='{"conn_type": "spark", "host": "local[2]"}'
+  export AIRFLOW_CONN_SPARK_DEFAULT="${AIRFLOW_CONN_SPARK_DEFAULT:-$spark_local}"
 }
 
 pidfile() { echo "$AIRFLOW_HOME/run/$1.pid"; }

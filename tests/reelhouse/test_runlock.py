@@ -75,7 +75,7 @@ def test_dates_run_in_order_and_a_quiet_day_is_skipped(spark, config, lake):
     run_date(d2, steps=steps, spark=spark, config=config, log=lambda m: None)
     logs: list[str] = []
     assert run_date(quiet, steps=steps, spark=spark, config=config, log=logs.append) == {}
-    assert logs == [f"[{quiet}] skipped: no landing files under {config.paths.landing} for this date"]
+    assert logs == [f"[{quiet}] skipped: no landing files under {config.paths.landing} for this date — nothing to do"]
     reports = run_date(d4, steps=steps, spark=spark, config=config, log=lambda m: None)
     assert reports["ingest"].rows_kept > 0
     # a step run alone is checked against the same step: daily_stats for d4 needs daily_stats of d2
