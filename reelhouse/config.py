@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, Mapping
@@ -203,6 +204,9 @@ class Config:
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
     #: seconds a run waits for the lake's run lock (reelhouse.runlock) before failing; 0 = fail at once
     lake_lock_timeout_seconds: float = 3600.0
+    #: the first landing date this lake takes in; earlier landing dates are not required to be
+    #: processed first (reelhouse.runlock.check_order). None: every landing date with files
+    lake_start_date: date | None = None
 
     @property
     def lake_root(self) -> str:
@@ -391,7 +395,7 @@ def load_config(env: str | None = None, *, environ: Mapping[str, str] | None = N
         raise ConfigError(f"{src}: unknown top-level key(s) {sorted(unknown)}")
     home = Path(environ.get("REELHOUSE_HOME", PROJECT_ROOT))
     paths = _section(raw, "paths", {"landing", "lake"}, src)
-    lake = _section(raw, "lake", {"engine", "lock_timeout_seconds"}, src)
+    lake = _section(raw, "lake", {"engine", "lock_timeout_seconds", "start_date"}, src)
     spark = _section(raw, "spark", {"master", "app_name", "conf"}, src)
     ingest = _section(raw, "ingest", {"future_tolerance_seconds", "max_quarantine_ratio"}, src)
 
@@ -442,6 +446,12 @@ def load_config(env: str | None = None, *, environ: Mapping[str, str] | None = N
     lock_timeout = _typed(lake["lock_timeout_seconds"], float, "lake.lock_timeout_seconds", src)
     if lock_timeout < 0:
         raise ConfigError(f"{src}: key 'lake.lock_timeout_seconds' must be >= 0, got {lock_timeout}")
+    start_date = lake["start_date"]
+    if start_date is not None:
+        try:
+            start_date = start_date if isinstance(start_date, date) else date.fromisoformat(str(start_date))
+        except ValueError:
+            raise ConfigError(f"{src}: key 'lake.start_date' must be a date YYYY-MM-DD or null, got {start_date!r}") from None
     if engine not in _ENGINES:
         raise ConfigError(f"{src}: key 'lake.engine' must be one of {_ENGINES}, got {engine!r}")
     spark_conf = spark["conf"] or {}
@@ -462,6 +472,7 @@ def load_config(env: str | None = None, *, environ: Mapping[str, str] | None = N
         ),
         lake_engine=engine,  # type: ignore[arg-type]
         lake_lock_timeout_seconds=lock_timeout,
+        lake_start_date=start_date,
         spark=SparkConfig(
             master=_typed(spark["master"], str, "spark.master", src),
             app_name=_typed(spark["app_name"], str, "spark.app_name", src),

@@ -23,8 +23,10 @@ MLflow is embedded by default: a SQLite tracking and registry store and artifact
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -272,7 +274,10 @@ def retrain(lake: "Lake", config: "Config", valid_day: date, *, window_days: int
         for c, m in cohorts.items():
             mlflow.log_metrics({f"challenger_{c}_{k}": v for k, v in m.items() if v == v})
         mlflow.log_dict({"manifests": manifests}, "dataset_manifests.json")
-        info = mlflow.lightgbm.log_model(booster, name="model", registered_model_name=MODEL_NAME)
+        # the registry prints "Successfully registered model …" to stderr, which Airflow shows as an
+        # ERROR line: it is information, so it goes to stdout
+        with contextlib.redirect_stderr(sys.stdout):
+            info = mlflow.lightgbm.log_model(booster, name="model", registered_model_name=MODEL_NAME)
         run_id = run.info.run_id
     version = int(info.registered_model_version)
     gate = gate_status(lake, valid_day)

@@ -167,7 +167,7 @@ def run_date(
     out: dict[str, Any] = {}
     with lake_lock(cfg.paths.lake, f"reelhouse run {run_for}", timeout_seconds=cfg.lake_lock_timeout_seconds, log=log):
         for step in chosen:
-            check_order(lake, cfg.paths.landing, step.name, run_for)
+            check_order(lake, cfg.paths.landing, step.name, run_for, start_date=cfg.lake_start_date)
             log(f"[{step.name} {run_for}] running …")
             report = step.runner()(spark, lake, cfg, run_for, run_version=version)
             out[step.name] = report
@@ -219,7 +219,7 @@ def step_main(run: Callable[..., Any], name: str, argv: Sequence[str] | None = N
     try:
         with lake_lock(cfg.paths.lake, f"{name} {args.date}", timeout_seconds=cfg.lake_lock_timeout_seconds,
                        log=lambda m: print(m, file=sys.stderr, flush=True)):
-            check_order(lake, cfg.paths.landing, name, args.date)
+            check_order(lake, cfg.paths.landing, name, args.date, start_date=cfg.lake_start_date)
             report = run(spark, lake, cfg, args.date, run_version=args.run_version)
     except (OutOfOrderError, RunLockError) as exc:
         print(f"{name} {args.date}: not run — {exc}", file=sys.stderr, flush=True)

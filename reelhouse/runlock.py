@@ -173,20 +173,6 @@ def step_done(lake: "Lake", step: str, day: date) -> bool:
     return lake.transaction_version(table, app.format(date=day.isoformat())) is not None
 
 
-def first_ingested_date(lake: "Lake") -> date | None:
-    """The earliest landing date this lake has ingested (``silver.events`` partitions, from the
-    Delta log), or None for a new lake."""
-    from reelhouse.quality import partition_row_counts
-
-    if not lake.exists("silver.events"):
-        return None
-    counts = partition_row_counts(lake, "silver.events", "landing_date")
-    reconciled = set(counts)
-    if lake.exists("ops.ingest_reconciliation"):
-        reconciled |= set(partition_row_counts(lake, "ops.ingest_reconciliation", "landing_date"))
-    return min(reconciled) if reconciled else None
-
-
 def has_landing_files(landing_root: str, day: date) -> bool:
     """True when ``day`` has at least one landing file (contract naming; none = a quiet day)."""
     from reelhouse.landing import list_landing_files
@@ -204,11 +190,13 @@ def previous_landing_date(landing_root: str, day: date) -> date | None:
     return None
 
 
-def check_order(lake: "Lake", landing_root: str, step: str, day: date) -> None:
+def check_order(lake: "Lake", landing_root: str, step: str, day: date, *, start_date: date | None = None) -> None:
     """Raise unless ``step`` may process ``day`` now: the latest earlier landing date that has
     files (quiet days have none) must already be processed by ``step`` — unless it lies before
-    the first date this lake ingested (a lake may start on any date). By induction every earlier
-    date then is.
+    ``start_date`` (``lake.start_date``: a lake that takes in landing data from that date on). By
+    induction every earlier date then is. A new lake must start at its first landing date too: a
+    later date ingested first would keep the copies of events redelivered across the two dates
+    that the earlier date owns.
 
     Raises:
         OutOfOrderError: naming the date still to process and the command that does it.
@@ -216,10 +204,7 @@ def check_order(lake: "Lake", landing_root: str, step: str, day: date) -> None:
     if step not in DONE_MARKERS:
         return
     prev = previous_landing_date(landing_root, day)
-    if prev is None:
-        return
-    first = first_ingested_date(lake)
-    if first is None or prev < first:
+    if prev is None or (start_date is not None and prev < start_date):
         return
     if not step_done(lake, step, prev):
         raise OutOfOrderError(
@@ -227,4 +212,4 @@ def check_order(lake: "Lake", landing_root: str, step: str, day: date) -> None:
             f"{step} in this lake yet — dates run in order (a date's ingest keeps only events earlier "
             f"dates did not; gold reads earlier days). Run it first: reelhouse backfill --start "
             f"{prev.isoformat()} --end {day.isoformat()} (in Airflow: the run for {prev.isoformat()}; this "
-            "task's retry then succeeds)")
+            "task's retry then succeeds). A lake that starts later: set lake.start_date")

@@ -67,6 +67,9 @@ def test_dates_run_in_order_and_a_quiet_day_is_skipped(spark, config, lake):
     generate(config.paths.landing, start=START + dt.timedelta(days=3), days=1, events_per_day=1_500, seed=4)
     d1, d2, quiet, d4 = (START + dt.timedelta(days=k) for k in range(4))
     steps = ["ingest", "daily_stats"]
+    # a new lake starts at its first landing date: a CLI run of d2 racing the DAG's d1 is refused
+    with pytest.raises(OutOfOrderError, match="previous landing date 2024-06-01 has not been through ingest"):
+        run_date(d2, steps=steps, spark=spark, config=config, log=lambda m: None)
     run_date(d1, steps=steps, spark=spark, config=config, log=lambda m: None)
     with pytest.raises(OutOfOrderError, match=r"ingest 2024-06-04: the previous landing date 2024-06-02 has not been "
                                               r"through ingest.*reelhouse backfill --start 2024-06-02 --end 2024-06-04"):
@@ -80,3 +83,9 @@ def test_dates_run_in_order_and_a_quiet_day_is_skipped(spark, config, lake):
     assert reports["ingest"].rows_kept > 0
     # a step run alone is checked against the same step: daily_stats for d4 needs daily_stats of d2
     assert sorted(lake.read_pandas("silver.events", columns=["landing_date"]).landing_date.unique()) == [d1, d2, d4]
+    # lake.start_date: a lake that takes in landing data from d4 on does not need d2 first
+    from reelhouse.runlock import check_order
+
+    with pytest.raises(OutOfOrderError):
+        check_order(lake, config.paths.landing, "trends", d4)
+    check_order(lake, config.paths.landing, "trends", d4, start_date=d4)
