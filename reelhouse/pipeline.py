@@ -226,6 +226,7 @@ def step_main(run: Callable[..., Any], name: str, argv: Sequence[str] | None = N
         return 75  # EX_TEMPFAIL: a retry can succeed
     d = report.to_dict()
     print(json.dumps(d, indent=2, default=str, ensure_ascii=False))
-    # the task log's last line: the step's one-line summary
-    print(f"[{name} {args.date}] {format_report(report)}", flush=True)
+    # the task log's last line: the step's one-line summary (stderr: stdout stays one JSON document;
+    # spark-submit's caller — Airflow's SparkSubmitHook — logs both streams in order)
+    print(f"[{name} {args.date}] {format_report(report)}", file=sys.stderr, flush=True)
     return 1 if d.get("balanced") is False else 0
