@@ -102,6 +102,19 @@ def landing_dates(landing_root: str) -> list[date]:
     return sorted(out)
 
 
+def has_landing_files(landing_root: str, day: date) -> bool:
+    """True when ``day`` has at least one landing file (contract naming; none = a quiet day)."""
+    return bool(list_landing_files(landing_root, day, check=False))
+
+
+def previous_landing_date(landing_root: str, day: date) -> date | None:
+    """The latest date before ``day`` that has landing files, or None."""
+    for d in sorted((d for d in landing_dates(landing_root) if d < day), reverse=True):
+        if has_landing_files(landing_root, d):
+            return d
+    return None
+
+
 @dataclass(frozen=True)
 class Coverage:
     """The part ``[start, end)`` (UTC) of date ``day`` a source declares it covers, and why."""

@@ -153,7 +153,8 @@ def run_date(
     """
     from reelhouse.config import get_config
     from reelhouse.lake import Lake
-    from reelhouse.runlock import check_order, has_landing_files, lake_lock
+    from reelhouse.landing import has_landing_files
+    from reelhouse.runlock import check_order, lake_lock
     from reelhouse.spark import get_spark
 
     cfg = config or get_config()

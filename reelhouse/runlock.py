@@ -173,23 +173,6 @@ def step_done(lake: "Lake", step: str, day: date) -> bool:
     return lake.transaction_version(table, app.format(date=day.isoformat())) is not None
 
 
-def has_landing_files(landing_root: str, day: date) -> bool:
-    """True when ``day`` has at least one landing file (contract naming; none = a quiet day)."""
-    from reelhouse.landing import list_landing_files
-
-    return bool(list_landing_files(landing_root, day, check=False))
-
-
-def previous_landing_date(landing_root: str, day: date) -> date | None:
-    """The latest date before ``day`` that has landing files, or None."""
-    from reelhouse.landing import landing_dates
-
-    for d in sorted((d for d in landing_dates(landing_root) if d < day), reverse=True):
-        if has_landing_files(landing_root, d):
-            return d
-    return None
-
-
 def check_order(lake: "Lake", landing_root: str, step: str, day: date, *, start_date: date | None = None) -> None:
     """Raise unless ``step`` may process ``day`` now: the latest earlier landing date that has
     files (quiet days have none) must already be processed by ``step`` — unless it lies before
@@ -201,6 +184,8 @@ def check_order(lake: "Lake", landing_root: str, step: str, day: date, *, start_
     Raises:
         OutOfOrderError: naming the date still to process and the command that does it.
     """
+    from reelhouse.landing import previous_landing_date
+
     if step not in DONE_MARKERS:
         return
     prev = previous_landing_date(landing_root, day)
