@@ -309,9 +309,9 @@ def spark_settings(spark, cfg) -> dict[str, Any]:
 
 def generate_days(root: Path, start: date, days: int, n: int, seed: int = 1) -> dict[str, Any]:
     """Generate ``days`` days of ``n`` events from ``start`` into ``root/landing``
-    (:func:`reelhouse.generate.generate`, the generator's default defects) and return the timing
+    (:func:`reelhouse.sources.generator.generate`, the generator's default defects) and return the timing
     and the summary's counts."""
-    from reelhouse.generate import generate
+    from reelhouse.sources.generator import generate
 
     t0 = time.perf_counter()
     summary = generate(root / "landing", start=start, days=days, events_per_day=n, seed=seed)

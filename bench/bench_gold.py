@@ -3,7 +3,7 @@ reference, and their cost as the lake's history grows.
 
 Part 1 — **a big day** (``--events`` N, default 5M, one landing date ``2024-06-01``, seed 1):
 
-1. generate N events into a fresh temporary landing folder (:func:`reelhouse.generate.generate`,
+1. generate N events into a fresh temporary landing folder (:func:`reelhouse.sources.generator.generate`,
    the generator's default delivery defects) and ingest them with
    ``run_date(d, steps=["ingest"])`` — both timed and reported, not part of the comparison;
 2. time the gold steps ``daily_stats`` and ``trends`` separately (the day has no history: trends

@@ -2,7 +2,7 @@
 
 For each size N (events for one landing date) this script, in one process:
 
-1. generates N events into a fresh temporary landing folder with :func:`reelhouse.generate.generate`
+1. generates N events into a fresh temporary landing folder with :func:`reelhouse.sources.generator.generate`
    (``start=2024-06-01, days=1, events_per_day=N, seed=1``; gzip JSON Lines with the generator's
    default defects: ~0.2 % bad lines, 1 % duplicate copies, one redelivered file) and times it;
 2. runs the project's ingest (:func:`spark_jobs.ingest.run`) for that date into a fresh temporary
@@ -114,9 +114,9 @@ _DUCKDB_COLUMNS = {
 # ----------------------------------------------------------------------------- helpers
 @contextlib.contextmanager
 def timed_landing_listing(timer: PhaseTimer) -> Iterator[None]:
-    """Time :func:`reelhouse.landing.list_landing_files` (listing + gzip integrity check), which
+    """Time :func:`reelhouse.sources.landing.list_landing_files` (listing + gzip integrity check), which
     ingest imports at call time."""
-    import reelhouse.landing as landing
+    import reelhouse.sources.landing as landing
 
     original = landing.list_landing_files
 
@@ -133,7 +133,7 @@ def timed_landing_listing(timer: PhaseTimer) -> Iterator[None]:
 
 # ----------------------------------------------------------------------------- the three steps
 def bench_generate(landing: Path, n: int) -> tuple[dict[str, Any], Any]:
-    from reelhouse.generate import generate
+    from reelhouse.sources.generator import generate
 
     t0 = time.perf_counter()
     summary = generate(landing, start=BENCH_DATE, days=1, events_per_day=n, seed=SEED)

@@ -6,7 +6,7 @@ and ``feature_time`` = 2024-06-02 00:00 UTC) is written to a temporary lake; the
 run, on the same Redis (127.0.0.1:6379 unless ``--redis``), each path publishes it under its own
 Feast project:
 
-1. **project** — :func:`reelhouse.online_store.publish` for the view (``require_gate=False``, no
+1. **project** — :func:`reelhouse.serving.online_store.publish` for the view (``require_gate=False``, no
    record): read the partition through delta-rs, encode keys / values / timestamps
    column-at-a-time, stream ``HSET``s on one connection from a sender thread. Broken down into
    read, encode + queue, and wait-for-Redis seconds by timing its functions; Redis's own CPU
@@ -55,7 +55,7 @@ def video_partition(n: int, seed: int = 1):
     import numpy as np
     import pyarrow as pa
 
-    from reelhouse.catalog import get_table
+    from reelhouse.lake.catalog import get_table
 
     rng = np.random.default_rng(seed)
     schema = get_table("gold.video_features").arrow_schema()
@@ -111,7 +111,7 @@ def configure(root: Path, project: str, redis_url: str):
 
 def run_project(cfg, lake, client, monitor) -> dict:
     """The project's publish path with a breakdown of its wall time."""
-    import reelhouse.online_store as ons
+    import reelhouse.serving.online_store as ons
 
     phases = {"read partition": 0.0, "encode": 0.0, "queue + send": 0.0, "wait for Redis (flush)": 0.0}
 
@@ -151,7 +151,7 @@ def run_project(cfg, lake, client, monitor) -> dict:
 
 def run_feast(cfg, client, monitor) -> dict:
     """Feast's own materialize into Redis for the same view."""
-    from reelhouse.online_store import feature_store
+    from reelhouse.serving.online_store import feature_store
 
     store = feature_store(cfg, apply=True)
     start = dt.datetime.combine(DAY, dt.time(), dt.timezone.utc)
@@ -168,8 +168,8 @@ def run_feast(cfg, client, monitor) -> dict:
 def compare(cfg_a, cfg_b, n: int, sample: int = 2000) -> dict:
     import numpy as np
 
-    from feature_repo.definitions import feature_columns
-    from reelhouse.online_store import feature_store
+    from reelhouse.serving.feature_views import feature_columns
+    from reelhouse.serving.online_store import feature_store
 
     ids = [f"v_{i}" for i in np.random.default_rng(7).choice(n, min(sample, n), replace=False)]
     refs = [f"video_features:{c}" for c, _ in feature_columns("video_features")]

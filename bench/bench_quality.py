@@ -1,16 +1,16 @@
 """Quality-gate benchmark: the data-quality gate's cost against the gold compute it guards.
 
-The gate (:func:`reelhouse.quality.run_gate`) runs every Great Expectations suite of
+The gate (:func:`reelhouse.quality.gate.run_gate`) runs every Great Expectations suite of
 ``expectations/`` over the partitions one date wrote and returns one verdict.
 
 On one generated day of N events (``--events``, default 5M; landing date ``2024-06-01``, seed 1):
 
-1. generate the day into a fresh temporary landing folder (:func:`reelhouse.generate.generate`,
+1. generate the day into a fresh temporary landing folder (:func:`reelhouse.sources.generator.generate`,
    the generator's default delivery defects) and ingest it with ``run_date(d, steps=["ingest"])``
    — both timed and reported, not compared;
 2. run the gold steps ``run_date(d, steps=["daily_stats"])``, ``["trends"]`` and ``["features"]``,
    each timed: **gold seconds** = daily_stats + trends + features (every table the gate validates);
-3. run the quality gate :func:`reelhouse.quality.run_gate` for the day three times:
+3. run the quality gate :func:`reelhouse.quality.gate.run_gate` for the day three times:
 
    * run 1 — every suite of ``expectations/``, Data Docs built, results recorded in
      ``ops.quality_results``: what the nightly ``quality_gate`` task does. It is the first gate of
@@ -22,7 +22,7 @@ On one generated day of N events (``--events``, default 5M; landing date ``2024-
    * run 3 — ``data_docs=False, record=False``: validation only, so run 2 − run 3 is the cost of
      the Data Docs build and the results commit.
 
-   Each run is broken down by wrapping functions of :mod:`reelhouse.quality` with timers for its
+   Each run is broken down by wrapping functions of :mod:`reelhouse.quality.gate` with timers for its
    duration: ``partition_frame`` (a table's partition, only the suite's columns, delta-rs → pandas),
    ``daily_kpis`` (the one-row KPI frame: reconciliation sums, Delta-log row counts, engagement
    rates from gold), ``video_in_silver_videos`` (the referential-integrity column), ``schema_check``
@@ -133,7 +133,7 @@ GATE_NOTE = (
 
 # ----------------------------------------------------------------------------- gate probes
 class GateProbe:
-    """Wall seconds of the wrapped :mod:`reelhouse.quality` functions during one gate run, per
+    """Wall seconds of the wrapped :mod:`reelhouse.quality.gate` functions during one gate run, per
     phase and per suite (or table). Only outermost wrapped calls count: a wrapped call made inside
     another one is part of the caller's time, so the phases never overlap."""
 
@@ -170,9 +170,9 @@ class GateProbe:
 
 @contextlib.contextmanager
 def probed_gate(probe: GateProbe) -> Iterator[None]:
-    """Replace the functions ``run_gate`` looks up in :mod:`reelhouse.quality` with timed wrappers
+    """Replace the functions ``run_gate`` looks up in :mod:`reelhouse.quality.gate` with timed wrappers
     (restored on exit). ``build_data_docs`` is wrapped on the context ``_gx_context`` returns."""
-    import reelhouse.quality as q
+    import reelhouse.quality.gate as q
 
     def run_suite_key(ctx, suite, frame, *args, **kwargs):
         probe.suite_rows[suite["name"]] = probe.suite_rows.get(suite["name"], 0) + len(frame)
@@ -227,7 +227,7 @@ def tree_size(path: Path) -> tuple[int, int]:
 def timed_gate(lake, cfg, d: date, kwargs: dict[str, bool], monitor: CpuMonitor) -> dict[str, Any]:
     """One ``run_gate`` for ``d`` with probes: wall seconds, the verdict's figures, the phase and
     per-suite breakdown, and the contention meanwhile."""
-    import reelhouse.quality as q
+    import reelhouse.quality.gate as q
 
     probe = GateProbe()
     s0 = monitor.snapshot()
@@ -452,7 +452,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg = lake_config(tmp_root / "unused")
         spark, startup = start_spark(cfg, "reelhouse-bench-quality")
         result = bench_day(spark, tmp_root, events, monitor)
-        from reelhouse.quality import load_suites
+        from reelhouse.quality.gate import load_suites
 
         doc = {
             "benchmark": "quality",

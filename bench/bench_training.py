@@ -34,7 +34,7 @@ tables, exactly what the step reads:
    commit (a lazy Spark plan: the whole computation lands in it), ``record_manifest`` and its
    ``content_hash``. **impressions/s** = impressions / seconds, **rows/s** = rows written / seconds.
 2. **build D+1** — the same for the validation day (a second, smaller size).
-3. **retrain** — ``reelhouse.model.retrain(lake, config, D+1, window_days=1, require_gate=False)``:
+3. **retrain** — ``reelhouse.ml.model.retrain(lake, config, D+1, window_days=1, require_gate=False)``:
    train on D, validate on D+1, MLflow (embedded SQLite under the temporary lake;
    ``MLFLOW_TRACKING_URI`` is unset for the run) run + registered version + promotion record. Broken
    down by timing ``model.load_days`` (delta-rs → pandas, sort), ``model._matrix`` (features →
@@ -518,7 +518,7 @@ def patched(targets: list[tuple[Any, str, str]], timer: PhaseTimer) -> Iterator[
 
 def bench_build(spark, lake, cfg, d: date, monitor: CpuMonitor, rss: PeakRss) -> dict[str, Any]:
     """Time ``gold_training_examples.run`` for ``d``: rows, seconds, rates and the phase breakdown."""
-    import reelhouse.datasets as datasets
+    import reelhouse.ml.datasets as datasets
     from spark_jobs.gold_training_examples import run
 
     timer = PhaseTimer()
@@ -558,10 +558,10 @@ def bench_build(spark, lake, cfg, d: date, monitor: CpuMonitor, rss: PeakRss) ->
 
 
 def bench_retrain(lake, cfg, monitor: CpuMonitor, rss: PeakRss) -> dict[str, Any]:
-    """Time ``reelhouse.model.retrain`` (train on DAY, validate on VALID_DAY) with its breakdown."""
+    """Time ``reelhouse.ml.model.retrain`` (train on DAY, validate on VALID_DAY) with its breakdown."""
     import lightgbm
 
-    import reelhouse.model as model
+    import reelhouse.ml.model as model
 
     timer = PhaseTimer()
     rows: dict[str, int] = {}

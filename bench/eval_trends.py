@@ -4,7 +4,7 @@ the project's score beside the score it replaced and two naive baselines, in one
 Two worlds, each scored by the real trends step (``run_date(d, steps=[...])``: the same code the
 nightly runs), lists read from ``gold.trending_hashtags``:
 
-1. **generated** — a week of the event generator (:func:`reelhouse.generate.generate`,
+1. **generated** — a week of the event generator (:func:`reelhouse.sources.generator.generate`,
    ``--events`` per day, seed 7, 10 planted trending hashtags starting on day 4 and peaking on day 6,
    one steady high-volume tag, one spam burst from 5 accounts), through ``ingest``, ``daily_stats``
    and ``trends``; region ``ALL``. Ground truth: ``<landing>/_ground_truth/generation.json``.
@@ -216,7 +216,7 @@ def region_users(lake, days: list[date]) -> dict[str, dict[date, float]]:
 
 # ----------------------------------------------------------------------------- world 1: generated
 def generated_world(spark, root: Path, events: int) -> dict[str, Any]:
-    from reelhouse.generate import generate
+    from reelhouse.sources.generator import generate
     from reelhouse.lake import Lake
 
     t0 = time.perf_counter()
@@ -321,7 +321,7 @@ def _frame(spec, rows: dict[str, list], n: int):
 
 
 def synthetic_world(spark, root: Path) -> dict[str, Any]:
-    from reelhouse.catalog import get_table
+    from reelhouse.lake.catalog import get_table
     from reelhouse.lake import Lake
 
     t0 = time.perf_counter()

@@ -2,7 +2,7 @@
 
 Thin by design: schedule (the ``reelhouse.gate_passed`` Asset), wiring and docs. The dbt project is
 rendered by Astronomer Cosmos as one ``dbt run`` task per model in ``ref()`` order, then one ``dbt test`` of the project;
-the work around it is ``reelhouse.bi``.
+the work around it is ``reelhouse.bi.dbt_runner``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from airflow.sdk import DAG, Asset, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
-from reelhouse.bi import DBT_LS_FILE, DBT_PROJECT_DIR, task_env
+from reelhouse.bi.dbt_runner import DBT_LS_FILE, DBT_PROJECT_DIR, task_env
 from reelhouse.config import get_config
 from reelhouse.pipeline import asset_uri
 
@@ -66,7 +66,7 @@ with DAG(
     @task(task_id="ensure_sources", retries=0,
           doc_md="Create missing dbt source tables empty (Lake.ensure) and the embedded pseudonym key file.")
     def ensure_sources_task() -> list[str]:
-        from reelhouse.bi import ensure_sources, pseudonym_key
+        from reelhouse.bi.dbt_runner import ensure_sources, pseudonym_key
         from reelhouse.config import get_config
         from reelhouse.lake import Lake
 
@@ -85,7 +85,7 @@ with DAG(
                                      profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml"),
         execution_config=ExecutionConfig(execution_mode=ExecutionMode.LOCAL, dbt_executable_path=DBT_EXECUTABLE,
                                          invocation_mode=InvocationMode.SUBPROCESS),
-        # the graph from dbt/cosmos_dbt_ls.json (reelhouse.bi.write_dbt_ls_file): parsing this file runs no
+        # the graph from dbt/cosmos_dbt_ls.json (reelhouse.bi.dbt_runner.write_dbt_ls_file): parsing this file runs no
         # dbt (a `dbt ls` takes longer than Airflow's 30 s import timeout on a busy 2-core worker)
         render_config=RenderConfig(load_method=LoadMode.DBT_LS_FILE, dbt_ls_path=DBT_LS_FILE,
                                    test_behavior=TestBehavior.AFTER_ALL),
@@ -93,7 +93,7 @@ with DAG(
 
     @task(task_id="docs_generate", doc_md="`dbt docs generate` → <lake>/_bi/dbt_target/ (index.html, catalog.json).")
     def docs_generate() -> dict:
-        from reelhouse.bi import run_dbt
+        from reelhouse.bi.dbt_runner import run_dbt
         from reelhouse.config import get_config
 
         result = run_dbt(get_config(), ["docs", "generate", "--target", TARGET])

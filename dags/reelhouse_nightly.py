@@ -61,7 +61,7 @@ run for yesterday that unpausing the DAG creates does when nothing has landed fo
 not (at-least-once delivery), and gold reads earlier days, so the Spark steps have
 `depends_on_past=True`: a backfill's runs may start together (Airflow's default allows 10 at
 once; `max_active_runs=1` binds only scheduled runs) but each step waits for the same step of the
-previous date. Under that, every step takes the lake's run lock (`reelhouse.runlock`; it waits for
+previous date. Under that, every step takes the lake's run lock (`reelhouse.lake.locks`; it waits for
 a `reelhouse run` from the CLI) and refuses a date whose previous landing date it has not
 processed (exit 75, retried). Backfill:
 
@@ -107,7 +107,7 @@ with DAG(
         from datetime import date
 
         from reelhouse.config import get_config
-        from reelhouse.landing import list_landing_files
+        from reelhouse.sources.landing import list_landing_files
 
         landing = get_config().paths.landing
         files = list_landing_files(landing, date.fromisoformat(ds), check=False)
@@ -153,7 +153,7 @@ with DAG(
 
         from reelhouse.config import get_config
         from reelhouse.lake import Lake
-        from reelhouse.quality import run_gate
+        from reelhouse.quality.gate import run_gate
 
         cfg = get_config()
         verdict = run_gate(Lake.from_config(cfg), cfg, date.fromisoformat(ds))
@@ -193,7 +193,7 @@ with DAG(
 
         from reelhouse.config import get_config
         from reelhouse.lake import Lake
-        from reelhouse.online_store import publish
+        from reelhouse.serving.online_store import publish
 
         cfg = get_config()
         report = publish(Lake.from_config(cfg), cfg, date.fromisoformat(ds), log=lambda m: print(m, flush=True))

@@ -1,7 +1,7 @@
 """reelhouse_retrain: retrain the ranking model when the nightly's quality gate passed a day.
 
 Thin by design: schedule (the ``reelhouse.gate_passed`` Asset), one task, docs. The work is
-``reelhouse.model.retrain``.
+``reelhouse.ml.model.retrain``.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ with DAG(
 
         from reelhouse.config import get_config
         from reelhouse.lake import Lake
-        from reelhouse.model import NotEnoughDataError, latest_examples_day, retrain
+        from reelhouse.ml.model import NotEnoughDataError, latest_examples_day, retrain
 
         cfg = get_config()
         lake = Lake.from_config(cfg)

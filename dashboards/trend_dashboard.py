@@ -1,7 +1,7 @@
 """reelhouse trend dashboard (Streamlit + Plotly) over the dbt marts.
 
 Start it with ``reelhouse dashboard [--port N] [--duckdb PATH]``. Every number comes from
-:mod:`reelhouse.dashboard` (plain functions over the marts; one short read-only DuckDB connection
+:mod:`reelhouse.bi.dashboard` (plain functions over the marts; one short read-only DuckDB connection
 per load, cached for a minute and invalidated when dbt rewrites the file). This file only lays
 the page out.
 """
@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from reelhouse import dashboard as data
+from reelhouse.bi import dashboard as data
 
 ACCENT, ACCENT_2, INK, MUTED = "#fe2c55", "#20c5d8", "#161823", "#6b7280"
 VERDICT_STYLE = {  # background, text, what it means

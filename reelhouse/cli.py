@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=7)
     g.add_argument("--bad-fraction", type=float, default=0.002)
     g.add_argument("--landing", help="landing root (default: paths.landing from conf)")
-    # source shapes of real logs (reelhouse.generate docstring); a young real source:
+    # source shapes of real logs (reelhouse.sources.generator docstring); a young real source:
     # --first-day-share 0.3 --catalogue growing --client-fields no_platform --id-style uuid --time-encoding offset
     g.add_argument("--first-day-share", type=float, default=1.0,
                    help="share (0, 1] of --events-per-day on day 0: the collector went live late that day")
@@ -151,14 +151,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     dbt_ = sub.add_parser("dbt", help="run dbt on the BI project (dbt/) over this lake, e.g. `reelhouse dbt build`",
                           description="Runs `dbt <args>` with the lake root, DuckDB file and pseudonym key set "
-                                      "(reelhouse.bi.dbt_env); exit code is dbt's.")
+                                      "(reelhouse.bi.dbt_runner.dbt_env); exit code is dbt's.")
     dbt_.add_argument("dbt_args", nargs=argparse.REMAINDER, help="dbt command and options (build, test, docs generate, …)")
     return p
 
 
 def print_tables(lake) -> None:
     """Print one line per catalog table: version, rows (from Delta add-action stats), files, path."""
-    from reelhouse.catalog import TABLES
+    from reelhouse.lake.catalog import TABLES
 
     rows = []
     for name in TABLES:
@@ -177,7 +177,7 @@ def print_tables(lake) -> None:
 def _gate(cfg, day: date, *, docs: bool = True, record: bool = True) -> int:
     """Run the quality gate for ``day`` and print the verdict; 3 when it blocks, else 0."""
     from reelhouse.lake import Lake
-    from reelhouse.quality import run_gate
+    from reelhouse.quality.gate import run_gate
 
     verdict = run_gate(Lake.from_config(cfg), cfg, day, data_docs=docs, record=record)
     print(verdict.summary(), flush=True)
@@ -187,7 +187,7 @@ def _gate(cfg, day: date, *, docs: bool = True, record: bool = True) -> int:
 def _publish(cfg, day: date, *, views=None, require_gate: bool = True) -> int:
     """Publish ``day``'s features to the online store; 4 when the gate did not pass, else 0."""
     from reelhouse.lake import Lake
-    from reelhouse.online_store import GateNotPassedError, publish
+    from reelhouse.serving.online_store import GateNotPassedError, publish
 
     try:
         report = publish(Lake.from_config(cfg), cfg, day, views=views, require_gate=require_gate)
@@ -228,9 +228,9 @@ def _demo_consumers(cfg) -> int:
     """After the demo week: the retrain on its last day (as reelhouse_retrain would) and the dbt
     marts (as reelhouse_dbt would), so the notebook and the dashboard have something to show.
     Returns 0, or 1 when either failed (printed)."""
-    from reelhouse.bi import BIError, ensure_sources, run_dbt
+    from reelhouse.bi.dbt_runner import BIError, ensure_sources, run_dbt
     from reelhouse.lake import Lake
-    from reelhouse.model import ModelError, latest_examples_day, retrain
+    from reelhouse.ml.model import ModelError, latest_examples_day, retrain
 
     lake = Lake.from_config(cfg)
     rc = 0
@@ -273,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         if args.command == "generate":
-            from reelhouse.generate import generate
+            from reelhouse.sources.generator import generate
 
             summary = generate(
                 args.landing or cfg.paths.landing, start=args.start, days=args.days,
@@ -285,7 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps(summary.to_dict(), indent=2, default=str))
             return 0
         if args.command == "import":
-            from reelhouse.importers.kuairand import import_kuairand
+            from reelhouse.sources.importers.kuairand import import_kuairand
 
             summary = import_kuairand(args.path, args.landing or cfg.paths.landing)
             print(json.dumps(summary.to_dict(), indent=2, default=str))
@@ -299,7 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             resolve_steps(args.steps)
             return _run_dates([args.date], args.steps)
         if args.command == "backfill":
-            from reelhouse.landing import landing_dates
+            from reelhouse.sources.landing import landing_dates
             from reelhouse.pipeline import date_range, resolve_steps
 
             resolve_steps(args.steps)
@@ -317,13 +317,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "gate":
             return _gate(cfg, args.date, docs=not args.no_docs, record=not args.no_record)
         if args.command == "features":
-            from reelhouse.online_store import OnlineStoreError
+            from reelhouse.serving.online_store import OnlineStoreError
 
             try:
                 if args.features_command == "publish":
                     return _publish(cfg, args.date, views=args.views, require_gate=not args.skip_gate_check)
                 if args.features_command == "apply":
-                    from reelhouse.online_store import feature_store
+                    from reelhouse.serving.online_store import feature_store
 
                     store = feature_store(cfg, apply=True)
                     print(f"applied: {', '.join(fv.name for fv in store.list_feature_views())} "
@@ -332,7 +332,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if not any([args.user, args.video, args.creator, args.hashtag]):
                     print("features get needs at least one of --user, --video, --creator, --hashtag", file=sys.stderr)
                     return 2
-                from reelhouse.online_store import online_features
+                from reelhouse.serving.online_store import online_features
 
                 got = online_features(cfg, user_id=args.user, video_id=args.video, creator_id=args.creator,
                                       hashtag=args.hashtag)
@@ -342,7 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"online store error: {exc}", file=sys.stderr)
                 return 1
         if args.command == "dataset":
-            from reelhouse.datasets import ManifestError, load_manifest, rebuild
+            from reelhouse.ml.datasets import ManifestError, load_manifest, rebuild
             from reelhouse.lake import Lake
             from reelhouse.spark import get_spark
 
@@ -364,7 +364,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0 if out["matches"] else 1
         if args.command == "model":
             from reelhouse.lake import Lake
-            from reelhouse.model import ModelError, latest_examples_day, retrain, rollback
+            from reelhouse.ml.model import ModelError, latest_examples_day, retrain, rollback
 
             lake = Lake.from_config(cfg)
             try:
@@ -387,8 +387,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "dashboard":
             import subprocess
 
-            from reelhouse.bi import BIError
-            from reelhouse.dashboard import APP, database_path, streamlit_command
+            from reelhouse.bi.dbt_runner import BIError
+            from reelhouse.bi.dashboard import APP, database_path, streamlit_command
 
             try:
                 db = database_path(cfg, args.duckdb)
@@ -403,7 +403,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             except KeyboardInterrupt:
                 return 0
         if args.command == "lake":
-            from reelhouse.catalog import TABLES
+            from reelhouse.lake.catalog import TABLES
             from reelhouse.lake import Lake
 
             lake = Lake.from_config(cfg)
@@ -422,7 +422,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(json.dumps(h, default=str))
             return 0
         if args.command == "dbt":
-            from reelhouse.bi import BIError, ensure_sources, run_dbt
+            from reelhouse.bi.dbt_runner import BIError, ensure_sources, run_dbt
             from reelhouse.lake import Lake
 
             if not args.dbt_args:
@@ -436,7 +436,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"error: {exc}", file=sys.stderr)
                 return 2
         if args.command == "demo":
-            from reelhouse.generate import generate
+            from reelhouse.sources.generator import generate
 
             print(f"generating {args.days} days x {args.events_per_day:,} events into {cfg.paths.landing}", flush=True)
             summary = generate(
@@ -452,7 +452,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except RuntimeError as exc:
-        from reelhouse.runlock import OutOfOrderError, RunLockError
+        from reelhouse.lake.locks import OutOfOrderError, RunLockError
 
         if isinstance(exc, (OutOfOrderError, RunLockError)):
             print(f"not run: {exc}", file=sys.stderr)

@@ -103,7 +103,7 @@ class TrendsConfig:
 
 @dataclass(frozen=True)
 class QualityConfig:
-    """Quality-gate parameters (``reelhouse/quality.py``, ``expectations/``).
+    """Quality-gate parameters (``reelhouse/quality/gate.py``, ``expectations/``).
 
     ``window_days``: trailing partitions the volume and drift baselines are taken over;
     ``volume_band``: a partition's volume below ``median × (1 − volume_band)`` of the trailing
@@ -165,7 +165,7 @@ class TrainingConfig:
 
 @dataclass(frozen=True)
 class OnlineStoreConfig:
-    """The online feature store the publish step writes (``reelhouse/online_store.py``).
+    """The online feature store the publish step writes (``reelhouse/serving/online_store.py``).
 
     ``type``: ``sqlite`` (embedded default, a file) or ``redis`` (production); ``project``: the
     Feast project (part of every Redis key and SQLite table name); ``path``: the SQLite file and
@@ -202,10 +202,10 @@ class Config:
     online_store: OnlineStoreConfig
     training: TrainingConfig
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
-    #: seconds a run waits for the lake's run lock (reelhouse.runlock) before failing; 0 = fail at once
+    #: seconds a run waits for the lake's run lock (reelhouse.lake.locks) before failing; 0 = fail at once
     lake_lock_timeout_seconds: float = 3600.0
     #: the first landing date this lake takes in; earlier landing dates are not required to be
-    #: processed first (reelhouse.runlock.check_order). None: every landing date with files
+    #: processed first (reelhouse.lake.locks.check_order). None: every landing date with files
     lake_start_date: date | None = None
 
     @property

@@ -13,9 +13,9 @@
     rh.verdicts()                                        # the quality gate's verdict per ds, with the failed checks
     rh.champion()                                        # the ranking model the champion alias points at, with metrics
 
-A thin layer over :class:`reelhouse.lake.Lake` (all reads), :mod:`reelhouse.catalog` (names,
-schemas, descriptions), :func:`reelhouse.quality.latest_verdicts` and the model registry
-(:func:`reelhouse.model.champion_version`, ``ml.model_promotions``). Nothing here writes.
+A thin layer over :class:`reelhouse.lake.Lake` (all reads), :mod:`reelhouse.lake.catalog` (names,
+schemas, descriptions), :func:`reelhouse.quality.gate.latest_verdicts` and the model registry
+(:func:`reelhouse.ml.model.champion_version`, ``ml.model_promotions``). Nothing here writes.
 
 The lake is found through the normal configuration (:func:`reelhouse.config.get_config`:
 ``REELHOUSE_ENV`` picks the overlay, ``REELHOUSE__PATHS__LAKE`` overrides the lake root), so the
@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal, Mapping, Sequence
 
 import pyarrow as pa
 
-from reelhouse.catalog import TABLES, TableSpec, get_table
+from reelhouse.lake.catalog import TABLES, TableSpec, get_table
 from reelhouse.lake import Lake, LakeError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -61,7 +61,7 @@ VERDICT_COLUMNS = ["ds", "verdict", "checks", "failed", "blocking", "validated_a
 
 class UnknownTableError(KeyError):
     """A table name that is not in the catalog. The message names the closest matches and every
-    known table. (A ``KeyError``, like :func:`reelhouse.catalog.get_table`.)"""
+    known table. (A ``KeyError``, like :func:`reelhouse.lake.catalog.get_table`.)"""
 
     def __str__(self) -> str:  # KeyError would print the message quoted
         return str(self.args[0]) if self.args else ""
@@ -237,7 +237,7 @@ def read(
     ``engine``: ``"pandas"`` (default; a ``pandas.DataFrame``), ``"arrow"`` (a ``pyarrow.Table``)
     — both read through delta-rs without Spark, for data that fits in memory — or ``"spark"`` (a
     lazy ``pyspark.sql.DataFrame``; starts the configured SparkSession). Schema: the catalog's
-    (``reelhouse.catalog``; ``timestamp`` columns are UTC, ``*_ms`` milliseconds). A table not
+    (``reelhouse.lake.catalog``; ``timestamp`` columns are UTC, ``*_ms`` milliseconds). A table not
     written yet reads as an empty frame with that schema.
 
     Raises :class:`UnknownTableError` (a ``KeyError``) for a name not in the catalog,
@@ -260,7 +260,7 @@ def read(
     empty = bool(where) and any(isinstance(v, list) and not v for v in where.values())
     if engine == "spark":
         if empty:
-            from reelhouse.catalog import spark_schema
+            from reelhouse.lake.catalog import spark_schema
 
             df = lk.spark.createDataFrame([], spark_schema(spec))
         else:
@@ -346,11 +346,11 @@ def verdicts(*, limit: int = 30, config: "Config | None" = None) -> "pd.DataFram
     ``validated_at`` (when the gate ran, UTC), ``run_id``, ``failures`` (list of dicts, blocking
     first: ``table``, ``expectation``, ``severity``, ``observed_value`` (JSON text)). Empty (same
     columns) when the gate never ran. The counts come from
-    :func:`reelhouse.quality.latest_verdicts`.
+    :func:`reelhouse.quality.gate.latest_verdicts`.
     """
     import pandas as pd
 
-    from reelhouse.quality import RESULTS_TABLE, latest_verdicts
+    from reelhouse.quality.gate import RESULTS_TABLE, latest_verdicts
 
     lk = lake(config=config)
     out = latest_verdicts(lk, limit=limit)
@@ -427,7 +427,7 @@ def champion(*, config: "Config | None" = None) -> Champion | None:
     follows); the decision and its metrics from ``ml.model_promotions`` (the newest decision whose
     ``champion_after`` is that version; metrics from the newest ``promote`` of that version).
     """
-    from reelhouse.model import MODEL_NAME, PROMOTIONS_TABLE, champion_version
+    from reelhouse.ml.model import MODEL_NAME, PROMOTIONS_TABLE, champion_version
 
     if config is None:
         from reelhouse.config import get_config

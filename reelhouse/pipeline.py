@@ -141,20 +141,20 @@ def run_date(
     """Run the named steps (default all) for one date in this process; returns step → report
     (empty when the date is skipped).
 
-    Holds the lake's run lock for the whole date (:func:`reelhouse.runlock.lake_lock`: another run
+    Holds the lake's run lock for the whole date (:func:`reelhouse.lake.locks.lake_lock`: another run
     writing the lake makes this one wait, up to ``lake.lock_timeout_seconds``) and checks that
-    each step already processed the previous landing date (:func:`reelhouse.runlock.check_order`).
+    each step already processed the previous landing date (:func:`reelhouse.lake.locks.check_order`).
     A run that starts with ``ingest`` on a date without landing files is a *skip*: nothing is
     written (a quiet day, or the run Airflow creates when a DAG is unpaused).
 
     Raises:
-        reelhouse.runlock.RunLockError: the lock stayed taken past the timeout.
-        reelhouse.runlock.OutOfOrderError: a step's previous landing date is not processed yet.
+        reelhouse.lake.locks.RunLockError: the lock stayed taken past the timeout.
+        reelhouse.lake.locks.OutOfOrderError: a step's previous landing date is not processed yet.
     """
     from reelhouse.config import get_config
     from reelhouse.lake import Lake
-    from reelhouse.landing import has_landing_files
-    from reelhouse.runlock import check_order, lake_lock
+    from reelhouse.sources.landing import has_landing_files
+    from reelhouse.lake.locks import check_order, lake_lock
     from reelhouse.spark import get_spark
 
     cfg = config or get_config()
@@ -213,7 +213,7 @@ def step_main(run: Callable[..., Any], name: str, argv: Sequence[str] | None = N
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    from reelhouse.runlock import OutOfOrderError, RunLockError, check_order, lake_lock
+    from reelhouse.lake.locks import OutOfOrderError, RunLockError, check_order, lake_lock
 
     spark = get_spark(cfg, app_name=f"reelhouse-{name}-{args.date}")
     lake = Lake.from_config(cfg, spark)

@@ -27,7 +27,7 @@ For a date ``ds``:
   not new), ``is_trending_video`` (in ``gold.trending_videos``,
   region ALL, of ``ds`` − 1).
 
-Writes partition ``ds`` of ``gold.training_examples`` and a manifest (:mod:`reelhouse.datasets`):
+Writes partition ``ds`` of ``gold.training_examples`` and a manifest (:mod:`reelhouse.ml.datasets`):
 the Delta version of every input read, row counts, label rates, time range, seed and the content
 hash a rebuild must reproduce (``reelhouse dataset rebuild MANIFEST``).
 """
@@ -233,7 +233,7 @@ def input_windows(ds: date, ttl_days: Mapping[str, float]) -> dict[str, list[dat
 def build(spark: "SparkSession", lake: "Lake", config: "Config", ds: date, *, versions: Mapping[str, int | None]) -> "DataFrame":
     """The dataset of ``ds`` read from the inputs at exactly ``versions`` (table → Delta version;
     None = the table did not exist). Used by :func:`run` and by a rebuild from a manifest."""
-    from reelhouse.catalog import _CREATOR_FEATURES, _USER_FEATURES, _VIDEO_FEATURES, get_table, spark_schema
+    from reelhouse.lake.catalog import _CREATOR_FEATURES, _USER_FEATURES, _VIDEO_FEATURES, get_table, spark_schema
 
     def read(table: str, where=None):
         v = versions.get(table)
@@ -267,7 +267,7 @@ INPUTS = ("silver.events", "silver.videos", "silver.video_hashtags", "gold.user_
 def run(spark: "SparkSession", lake: "Lake", config: "Config", ds: date, *, run_version: int | None = None) -> TrainingExamplesReport:
     """Build and commit ``gold.training_examples`` for ``ds`` (one ``overwrite_partitions`` commit,
     application transaction ``reelhouse.training_examples.<ds>``) and record its manifest."""
-    from reelhouse.datasets import record_manifest
+    from reelhouse.ml.datasets import record_manifest
 
     t0 = time.time()
     report = TrainingExamplesReport(ds=ds.isoformat())

@@ -31,13 +31,13 @@ from contextlib import contextmanager
 
 import pyarrow as pa
 
-from reelhouse import contract as C
+from reelhouse.sources import contract as C
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
 
     from reelhouse.config import Config
-    from reelhouse.landing import LandingFile
+    from reelhouse.sources.landing import LandingFile
     from reelhouse.lake import Lake
 
 from reelhouse.pipeline import STEPS
@@ -79,17 +79,17 @@ def classify_batches(batches, *, landing_date: date, future_tolerance_seconds: i
 
     Two paths with one result (the ingest tests compare them line for line):
 
-    * fast path (``fast_path=True``): :func:`reelhouse.contract.typed_event_decoder` decodes and
+    * fast path (``fast_path=True``): :func:`reelhouse.sources.contract.typed_event_decoder` decodes and
       type-checks a line in C; the value checks (event_time parse, future bound, play time,
       duration) then run vectorised in Arrow over the batch, and only the rows they flag go
-      through :func:`reelhouse.contract.validate_event` for the exact reason text. Event times
+      through :func:`reelhouse.sources.contract.validate_event` for the exact reason text. Event times
       that match the RFC 3339 pattern are parsed by Arrow's ISO 8601 cast; a batch where Arrow
       refuses one (``24:00``, 9 fraction digits, lower-case ``z``) is parsed in Python instead.
     * slow path, for every line the typed decoder refuses: msgspec decodes to Python objects
       (strict JSON: no single quotes, NaN or trailing garbage) and
-      :func:`reelhouse.contract.validate_event` names the first violated rule.
+      :func:`reelhouse.sources.contract.validate_event` names the first violated rule.
 
-    Hashtags of valid lines are normalised here (:func:`reelhouse.contract.normalize_hashtags`).
+    Hashtags of valid lines are normalised here (:func:`reelhouse.sources.contract.normalize_hashtags`).
     """
     import msgspec
 
@@ -290,7 +290,7 @@ def _classify_slow(batch: pa.RecordBatch, values: list, st: _ClassifyState) -> p
 
 # ----------------------------------------------------------------------------- pure transforms
 def _table_schema(name: str, *, drop_partitions: bool = True) -> pa.Schema:
-    from reelhouse.catalog import get_table
+    from reelhouse.lake.catalog import get_table
 
     spec = get_table(name)
     return pa.schema([f for f in spec.arrow_schema() if not (drop_partitions and f.name in spec.partition_by)])
@@ -558,7 +558,7 @@ def video_hashtags_table(videos: pa.Table) -> pa.Table:
     (video_id, normalised hashtag) with its 0-based ``position`` in the video's list."""
     import pyarrow.compute as pc
 
-    from reelhouse.catalog import get_table
+    from reelhouse.lake.catalog import get_table
 
     tags = videos["hashtags"].combine_chunks()
     parents = pc.list_parent_indices(tags)
@@ -720,8 +720,8 @@ def run(
 
     from pyspark.sql import functions as F
 
-    from reelhouse.catalog import get_table
-    from reelhouse.landing import list_landing_files
+    from reelhouse.lake.catalog import get_table
+    from reelhouse.sources.landing import list_landing_files
 
     t0 = time.time()
     run_version = int(run_version if run_version is not None else time.time() * 1000)
@@ -870,7 +870,7 @@ def _spark_schema_of(schema: pa.Schema):
 
 
 def _schema(name: str):
-    from reelhouse.catalog import get_table, spark_schema
+    from reelhouse.lake.catalog import get_table, spark_schema
 
     return spark_schema(get_table(name))
 

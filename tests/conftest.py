@@ -79,11 +79,11 @@ def demo_lake(spark, tmp_path_factory) -> DemoLake:
     import datetime as dt
 
     from reelhouse.config import load_config
-    from reelhouse.generate import generate
+    from reelhouse.sources.generator import generate
     from reelhouse.lake import Lake
-    from reelhouse.model import retrain
+    from reelhouse.ml.model import retrain
     from reelhouse.pipeline import run_date
-    from reelhouse.quality import run_gate
+    from reelhouse.quality.gate import run_gate
 
     root = tmp_path_factory.mktemp("demo_lake")
     env = {"REELHOUSE_ENV": "test", "REELHOUSE__PATHS__LANDING": str(root / "landing"),
@@ -110,7 +110,7 @@ class DemoMarts:
     """The demo lake's dbt marts: ``demo_lake`` (the :class:`DemoLake`), ``duckdb_path`` (a DuckDB
     file under tmp where ``dbt build`` ran, schemas staging / intermediate / marts), ``key`` (the
     pseudonymisation key used), ``config`` (the lake config dbt read), ``build`` (the
-    :class:`reelhouse.bi.DbtResult`)."""
+    :class:`reelhouse.bi.dbt_runner.DbtResult`)."""
 
     def __init__(self, demo_lake, duckdb_path: Path, key: str, config, build):
         self.demo_lake, self.duckdb_path, self.key, self.config, self.build = demo_lake, duckdb_path, key, config, build
@@ -136,7 +136,7 @@ def demo_marts(demo_lake, tmp_path_factory) -> DemoMarts:
     :data:`DEMO_MARTS_KEY`). The demo lake is read through symlinks, never written."""
     import dataclasses
 
-    from reelhouse.bi import ensure_sources, run_dbt, source_tables
+    from reelhouse.bi.dbt_runner import ensure_sources, run_dbt, source_tables
     from reelhouse.lake import Lake
 
     root = tmp_path_factory.mktemp("demo_marts")

@@ -68,8 +68,8 @@ def test_scheduled_on_the_gate_passed_asset_one_task_at_a_time(dag):
 
 def test_committed_dbt_ls_file_matches_the_project(tmp_path):
     """Cosmos renders from dbt/cosmos_dbt_ls.json; regenerate it with
-    `python -c "from reelhouse.config import get_config; from reelhouse.bi import write_dbt_ls_file; write_dbt_ls_file(get_config())"`."""
-    from reelhouse.bi import DBT_LS_FILE, dbt_ls_lines
+    `python -c "from reelhouse.config import get_config; from reelhouse.bi.dbt_runner import write_dbt_ls_file; write_dbt_ls_file(get_config())"`."""
+    from reelhouse.bi.dbt_runner import DBT_LS_FILE, dbt_ls_lines
     from reelhouse.config import get_config
 
     fresh = dbt_ls_lines(get_config(), tmp_path / "ls" / "x.duckdb")
@@ -80,7 +80,7 @@ def test_committed_dbt_ls_file_matches_the_project(tmp_path):
 
 @pytest.mark.integration
 def test_airflow_dags_test_builds_the_marts(demo_lake, tmp_path):
-    from reelhouse import bi
+    from reelhouse.bi import dbt_runner as bi
 
     lake = tmp_path / "lake"  # the shared fixture's tables through symlinks: dbt writes only under tmp
     for name in bi.source_tables():

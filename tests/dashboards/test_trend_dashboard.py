@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from reelhouse.dashboard import APP, streamlit_command
+from reelhouse.bi.dashboard import APP, streamlit_command
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("REELHOUSE_CHROMIUM", "/usr/bin/chromium")

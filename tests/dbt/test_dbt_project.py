@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from reelhouse import bi
+from reelhouse.bi import dbt_runner as bi
 from reelhouse.lake import Lake
 
 RAW_ID = re.compile(r"^(u\d{8}|kr_u\d+)$")

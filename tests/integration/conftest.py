@@ -30,10 +30,10 @@ def kuairand_lake(kuairand_log, spark, tmp_path_factory) -> KuaiRandLake:
     """Import → every step for each of the log's 15 dates (gated like the CLI does). Built once;
     tests must not write to it."""
     from reelhouse.config import load_config
-    from reelhouse.importers.kuairand import import_kuairand
+    from reelhouse.sources.importers.kuairand import import_kuairand
     from reelhouse.lake import Lake
     from reelhouse.pipeline import run_date
-    from reelhouse.quality import run_gate
+    from reelhouse.quality.gate import run_gate
 
     root = tmp_path_factory.mktemp("kuairand")
     env = {"REELHOUSE_ENV": "test", "REELHOUSE__PATHS__LANDING": str(root / "landing"),

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from reelhouse.generate import generate
+from reelhouse.sources.generator import generate
 
 pytestmark = pytest.mark.integration
 
@@ -212,7 +212,7 @@ def test_the_retrain_follows_the_gate_and_skips_the_first_day(scheduler_run):
 def test_dbt_built_every_mart_on_a_fresh_bi_database(scheduler_run):
     import duckdb
 
-    from reelhouse import bi
+    from reelhouse.bi import dbt_runner as bi
 
     af, _, runs, tasks, _, _ = scheduler_run
     for (d, _), ts in tasks.items():

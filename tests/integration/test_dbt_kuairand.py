@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_dbt_build_on_the_kuairand_lake(kuairand_lake, tmp_path):
-    from reelhouse import bi
+    from reelhouse.bi import dbt_runner as bi
     from reelhouse.lake import Lake
 
     src = Path(kuairand_lake.lake_root)

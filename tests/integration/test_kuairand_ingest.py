@@ -62,7 +62,7 @@ def test_kuairand_training_examples_and_model(kuairand_lake, spark, tmp_path):
 
     from reelhouse.config import load_config
     from reelhouse.lake import Lake
-    from reelhouse.model import retrain
+    from reelhouse.ml.model import retrain
 
     src = Lake.from_config(kuairand_lake.config, spark)
     silver = src.read_pandas("silver.events", columns=["event_type", "event_date"])
@@ -93,7 +93,7 @@ def test_every_kuairand_date_passes_or_warns_the_gate(kuairand_lake, spark):
     creators; a partial first day) is healthy: no date may block, and the verdict says what the
     source does not provide."""
     from reelhouse.lake import Lake
-    from reelhouse.quality import latest_verdicts
+    from reelhouse.quality.gate import latest_verdicts
 
     lake = Lake.from_config(kuairand_lake.config, spark)
     verdicts = latest_verdicts(lake, limit=100)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from reelhouse.generate import generate
+from reelhouse.sources.generator import generate
 
 pytestmark = pytest.mark.integration
 
@@ -107,10 +107,10 @@ def test_gated_days_are_published_and_feast_serves_the_gold_values(airflow_run, 
 
     import numpy as np
 
-    from feature_repo.definitions import VIEWS, feature_columns
+    from reelhouse.serving.feature_views import VIEWS, feature_columns
     from reelhouse.config import load_config
     from reelhouse.lake import Lake
-    from reelhouse.online_store import feature_store, publish
+    from reelhouse.serving.online_store import feature_store, publish
 
     lake_root, _, logs = airflow_run
     for day in DAYS:

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from reelhouse.generate import generate
+from reelhouse.sources.generator import generate
 from reelhouse.pipeline import run_date
 
 pytestmark = pytest.mark.integration

@@ -53,7 +53,7 @@ def _kernel_for_this_python(tmp_path: Path) -> tuple[str, dict[str, str]]:
 def executed(demo_lake, tmp_path_factory):
     from nbclient import NotebookClient
 
-    from reelhouse.catalog import TABLES
+    from reelhouse.lake.catalog import TABLES
     from reelhouse.lake import Lake
 
     lake = Lake.from_config(demo_lake.config)
@@ -108,8 +108,8 @@ def test_top_hashtag_and_video_match_gold(executed, demo_lake):
 
 def test_prints_the_champion_and_every_verdict(executed, demo_lake):
     from reelhouse.lake import Lake
-    from reelhouse.model import champion_version
-    from reelhouse.quality import latest_verdicts
+    from reelhouse.ml.model import champion_version
+    from reelhouse.quality.gate import latest_verdicts
 
     text = _text(executed)
     version = champion_version(demo_lake.config)

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from reelhouse import notebook as rh
-from reelhouse.catalog import TABLES, get_table
+from reelhouse.lake.catalog import TABLES, get_table
 from reelhouse.config import load_config
 from reelhouse.lake import Lake
 
@@ -191,7 +191,7 @@ def test_history_counts_are_the_commits(demo):
 
 
 def test_verdicts_carry_counts_and_failures(demo, demo_lake):
-    from reelhouse.quality import latest_verdicts
+    from reelhouse.quality.gate import latest_verdicts
 
     v = rh.verdicts(config=demo)
     assert list(v.columns) == rh.VERDICT_COLUMNS
@@ -209,7 +209,7 @@ def test_verdicts_carry_counts_and_failures(demo, demo_lake):
 
 
 def test_champion_is_the_registry_alias_with_its_promotion_metrics(demo, demo_lake):
-    from reelhouse.model import champion_version
+    from reelhouse.ml.model import champion_version
 
     c = rh.champion(config=demo)
     assert c is not None and c.version == champion_version(demo)

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from reelhouse.catalog import get_table, spark_schema
+from reelhouse.lake.catalog import get_table, spark_schema
 from spark_jobs import gold_daily_stats as g
 
 D = dt.date(2024, 6, 1)

@@ -99,7 +99,7 @@ def built_lake(spark, tmp_path_factory):
     import os
 
     from reelhouse.config import load_config
-    from reelhouse.generate import generate
+    from reelhouse.sources.generator import generate
     from reelhouse.lake import Lake
     from reelhouse.pipeline import run_date
 
@@ -124,7 +124,7 @@ def built_lake(spark, tmp_path_factory):
 def test_nightly_builds_examples_with_a_manifest_that_rebuilds_byte_for_byte(spark, built_lake):
     import json
 
-    from reelhouse.datasets import load_manifest, rebuild
+    from reelhouse.ml.datasets import load_manifest, rebuild
 
     cfg, lake = built_lake
     ex = lake.read_pandas("gold.training_examples", where={"ds": D})

@@ -11,7 +11,7 @@ import os
 import pyarrow as pa
 import pytest
 
-from reelhouse import contract as C
+from reelhouse.sources import contract as C
 from spark_jobs import ingest
 
 DAY = dt.date(2024, 1, 2)
@@ -187,7 +187,7 @@ def test_videos_and_hashtags_earliest_publish_wins(spark):
 
 
 def test_video_hashtags_table_positions_per_video():
-    from reelhouse.catalog import get_table
+    from reelhouse.lake.catalog import get_table
 
     ts = dt.datetime(2024, 1, 2, tzinfo=dt.timezone.utc)
     rows_ = [(f"v{i}", tags) for i, tags in enumerate([["x"], [], ["a", "b", "c"], ["d", "e"]])]

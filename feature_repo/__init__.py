@@ -1,1 +1,0 @@
-"""Feast definitions of reelhouse's online features (see ``definitions.py``)."""
