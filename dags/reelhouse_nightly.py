@@ -1,8 +1,10 @@
 """reelhouse_nightly: the nightly batch over one day of interaction events.
 
-Thin by design: schedule, wiring and assets only. Each task is one Spark application from
+Thin by design: schedule, wiring and assets only. One task per step of
+``reelhouse.pipeline.STEPS`` (the list the CLI runs too): each Spark step is its application from
 ``spark_jobs/`` submitted through the Spark provider's ``SparkSubmitOperator`` and the
-``spark_default`` connection, so moving to a cluster changes the connection, not this file.
+``spark_default`` connection (moving to a cluster changes the connection, not this file); the
+quality gate and the online publish run in the worker (``reelhouse.pipeline.run_task``).
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ Turns one day of landed interaction events into the lake's tables. One run per *
 (a UTC day): the run for `2024-06-01` starts after that day ends and processes the landing folder
 `events/date=2024-06-01/`.
 
-| task | Spark application | writes |
+| task | runs | writes |
 |---|---|---|
 """ + "\n".join(
-    f"| `{s.name}` | `spark_jobs/{s.module.rsplit('.', 1)[-1]}.py` | {', '.join(f'`{t}`' for t in s.outputs)} |"
+    f"| `{s.name}` | "
+    + (f"`spark_jobs/{s.entry.rsplit('.', 1)[-1]}.py` (spark-submit)" if s.kind == "spark" else f"`{s.entry}` (in the worker)")
+    + f" | {', '.join(f'`{t}`' for t in s.outputs)} |"
     for s in STEPS.values()
 ) + """
 
@@ -119,85 +123,49 @@ with DAG(
                   flush=True)
         return bool(files)
 
-    tasks = {}
-    for step in STEPS.values():
-        tasks[step.name] = SparkSubmitOperator(
-            task_id=step.name,
-            doc_md=step.description,
-            application=step.application,
-            application_args=["--date", "{{ ds }}"],
-            conn_id="spark_default",
-            name=f"reelhouse-{step.name}-{{{{ ds }}}}",
-            conf=_conf,
-            env_vars={"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable},
-            outlets=[Asset(name=t, uri=asset_uri(t, _cfg.paths.lake)) for t in step.outputs],
-            depends_on_past=True,  # a date's step after the previous date's (backfills run in order)
-        )
-    for step in STEPS.values():
-        for up in step.upstream:
-            tasks[up] >> tasks[step.name]
-    roots = [name for name, s in STEPS.items() if not s.upstream]
-    landing_available() >> [tasks[name] for name in roots]
-
-    @task(
-        task_id="quality_gate",
-        retries=2,  # a crash is retried; a block verdict fails at once (AirflowFailException)
-        retry_delay=timedelta(seconds=30),
-        doc_md="Great Expectations suites + KPI checks over this data interval's partitions; fails on a block verdict.",
-        outlets=[Asset(name="ops.quality_results", uri=asset_uri("ops.quality_results", _cfg.paths.lake))],
-    )
-    def quality_gate(ds: str | None = None) -> dict:
-        from datetime import date
-
-        from airflow.sdk.exceptions import AirflowFailException
-
-        from reelhouse.config import get_config
-        from reelhouse.lake import Lake
-        from reelhouse.quality.gate import run_gate
-
-        cfg = get_config()
-        verdict = run_gate(Lake.from_config(cfg), cfg, date.fromisoformat(ds))
-        print(verdict.summary(), flush=True)
-        if verdict.status == "block":
-            raise AirflowFailException(
-                f"quality gate blocked {ds}: "
-                + "; ".join(f"{r.table}: {r.expectation}" for r in verdict.failures if r.severity == "block")
-            )
-        return {"status": verdict.status, "warnings": [f"{r.table}: {r.expectation}" for r in verdict.failures]}
-
-    gate = quality_gate()
-
-    @task(
-        task_id="gate_passed",
-        doc_md="The day passed the quality gate (pass or warn): publishing tasks hang below this. Emits the "
-               "`reelhouse.gate_passed` Asset event with extra `{\"ds\": <date>}`: the retrain and dbt DAGs read it.",
-        outlets=[GATE_PASSED],
-    )
+    @task(task_id="gate_passed",
+          doc_md="The day passed the quality gate (pass or warn): publishing tasks hang below this. Emits the "
+                 "`reelhouse.gate_passed` Asset event with extra `{\"ds\": <date>}`: the retrain and dbt DAGs read it.",
+          outlets=[GATE_PASSED])
     def gate_passed(ds: str | None = None, outlet_events=None) -> str:
         outlet_events[GATE_PASSED].extra = {"ds": ds}
         print(f"gate passed {ds}: Asset event reelhouse.gate_passed {{'ds': '{ds}'}}", flush=True)
         return ds
 
+    def in_process(step_name: str, ds: str | None = None) -> dict:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from reelhouse.pipeline import GateBlockedError, run_task
+
+        try:
+            return run_task(step_name, ds, log=lambda m: print(m, flush=True))
+        except GateBlockedError as exc:  # a verdict, not a crash: fail without retrying
+            raise AirflowFailException(str(exc)) from exc
+
+    tasks = {}
+    for step in STEPS.values():
+        outlets = [Asset(name=t, uri=asset_uri(t, _cfg.paths.lake)) for t in step.outputs]
+        if step.kind == "spark":
+            tasks[step.name] = SparkSubmitOperator(
+                task_id=step.name,
+                doc_md=step.description,
+                application=step.application,
+                application_args=["--date", "{{ ds }}"],
+                conn_id="spark_default",
+                name=f"reelhouse-{step.name}-{{{{ ds }}}}",
+                conf=_conf,
+                env_vars={"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable},
+                outlets=outlets,
+                depends_on_past=True,  # a date's step after the previous date's (backfills run in order)
+            )
+        else:  # in the worker's process: the gate (a crash is retried, a block fails at once), the publish
+            tasks[step.name] = task(task_id=step.name, doc_md=step.description, outlets=outlets,
+                                    retry_delay=timedelta(seconds=30))(in_process)(step_name=step.name)
     passed = gate_passed()
-    leaves = [name for name in STEPS if not any(name in s.upstream for s in STEPS.values())]
-    [tasks[name] for name in leaves] >> gate >> passed
-
-    @task(
-        task_id="publish_online_features",
-        doc_md="The date's gold feature rows → the online feature store (Feast; SQLite or Redis per conf). "
-               "Newer feature_time wins; entities past their TTL are removed; recorded in ops.online_publishes.",
-        outlets=[Asset(name="ops.online_publishes", uri=asset_uri("ops.online_publishes", _cfg.paths.lake))],
-    )
-    def publish_online_features(ds: str | None = None) -> dict:
-        from datetime import date
-
-        from reelhouse.config import get_config
-        from reelhouse.lake import Lake
-        from reelhouse.serving.online_store import publish
-
-        cfg = get_config()
-        report = publish(Lake.from_config(cfg), cfg, date.fromisoformat(ds), log=lambda m: print(m, flush=True))
-        print(report.summary(), flush=True)
-        return {"rows": report.rows, "seconds": round(report.seconds, 2), "store": report.store}
-
-    passed >> publish_online_features()
+    for step in STEPS.values():
+        for up in step.upstream:
+            # what hangs below the gate hangs below gate_passed (as the Asset event's consumers do)
+            (passed if STEPS[up].gate else tasks[up]) >> tasks[step.name]
+        if step.gate:
+            tasks[step.name] >> passed
+    landing_available() >> [tasks[name] for name, s in STEPS.items() if not s.upstream]

@@ -27,15 +27,20 @@ videos, trending videos), the dataset manifests and the model to MLflow (`<lake>
 default) and registers a version. The `champion` alias moves only when the day's quality gate
 passed and the challenger beats the champion's AUC by the margin. Every decision, with its reason,
 lands in `ml.model_promotions`; the metrics are in this task's log. Roll back with
-`reelhouse model rollback`. Several gated days in one run: the newest. A manual run without an
-Asset event (`airflow dags trigger reelhouse_retrain -c '{"ds": "2024-06-03"}'`) takes `ds` from
-its conf, else the newest day of examples. A day without enough history (the lake's first day: an
-empty training window) is a **skip** with the reason, not a failure.
+`reelhouse model rollback`.
+
+**Which day**: the day of the triggering Asset event (`extra["ds"]`), never "the newest day there
+is" — a retrain that runs late still trains for the day whose gate passed. Several gated days
+queued into one run (Airflow merges Asset events while a run is active): the newest of *those*
+days. A manual run names its day: its conf's `ds`
+(`airflow dags trigger reelhouse_retrain -c '{"ds": "2024-06-03"}'`), else its logical date
+(`airflow dags test reelhouse_retrain 2024-06-03`); with neither it fails saying so. A day without enough history (the lake's first day:
+an empty training window) is a **skip** with the reason, not a failure.
 """
 
 with DAG(
     dag_id="reelhouse_retrain",
-    description="LightGBM challenger vs champion on the newest training day; MLflow registry; audited promotion",
+    description="LightGBM challenger vs champion on the gated day of the Asset event; MLflow registry; audited promotion",
     schedule=[GATE_PASSED],
     start_date=pendulum.datetime(2020, 1, 1, tz="UTC"),
     catchup=False,
@@ -46,14 +51,14 @@ with DAG(
 
     @task(task_id="retrain", retries=0,
           outlets=[Asset(name="ml.model_promotions", uri=asset_uri("ml.model_promotions", _cfg.paths.lake))])
-    def retrain_task(triggering_asset_events=None, dag_run=None) -> dict:
+    def retrain_task(triggering_asset_events=None, dag_run=None, ds: str | None = None) -> dict:
         from datetime import date
 
         from airflow.sdk.exceptions import AirflowSkipException
 
         from reelhouse.config import get_config
         from reelhouse.lake import Lake
-        from reelhouse.ml.model import NotEnoughDataError, latest_examples_day, retrain
+        from reelhouse.ml.model import NotEnoughDataError, retrain
 
         cfg = get_config()
         lake = Lake.from_config(cfg)
@@ -64,8 +69,11 @@ with DAG(
             day = max(date.fromisoformat(d) for d in gated)
         elif conf.get("ds"):
             day = date.fromisoformat(conf["ds"])
+        elif ds:
+            day = date.fromisoformat(ds)
         else:
-            day = latest_examples_day(lake)
+            raise ValueError("no reelhouse.gate_passed Asset event and no ds in the run's conf: trigger with "
+                             "-c '{\"ds\": \"YYYY-MM-DD\"}' (the day whose gate passed) or give the run a logical date")
         try:
             result = retrain(lake, cfg, day)
         except NotEnoughDataError as exc:

@@ -201,7 +201,7 @@ def _publish(cfg, day: date, *, views=None, require_gate: bool = True) -> int:
 def _run_dates(dates: Sequence[date], steps: Sequence[str] | None) -> int:
     from reelhouse.config import get_config
     from reelhouse.lake import Lake
-    from reelhouse.pipeline import run_date
+    from reelhouse.pipeline import STEPS, run_date
     from reelhouse.spark import get_spark
 
     cfg = get_config()
@@ -212,13 +212,7 @@ def _run_dates(dates: Sequence[date], steps: Sequence[str] | None) -> int:
         print(f"=== {d} ({n}/{len(dates)})", flush=True)
         reports = run_date(d, steps=steps, spark=spark, config=cfg, log=lambda m: print(m, flush=True))
         failed |= any(getattr(r, "balanced", True) is False for r in reports.values())
-        if steps is None:  # the whole nightly: gate it like the DAG does
-            if not reports:
-                continue  # a date without landing files: skipped, nothing to gate
-            elif _gate(cfg, d) == EXIT_GATE_BLOCKED:
-                blocked = True
-            else:
-                _publish(cfg, d)
+        blocked |= any(STEPS[name].gate and getattr(r, "status", None) == "block" for name, r in reports.items())
     print(f"done: {len(dates)} date(s) in {time.time() - t0:.1f}s; lake at {cfg.paths.lake}")
     print_tables(Lake.from_config(cfg, spark))
     return 1 if failed else (EXIT_GATE_BLOCKED if blocked else 0)
@@ -452,7 +446,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except RuntimeError as exc:
-        from reelhouse.lake.locks import OutOfOrderError, RunLockError
+        from reelhouse.lake.locks import RunLockError
+        from reelhouse.pipeline import OutOfOrderError
 
         if isinstance(exc, (OutOfOrderError, RunLockError)):
             print(f"not run: {exc}", file=sys.stderr)

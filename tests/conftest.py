@@ -82,7 +82,7 @@ def demo_lake(spark, tmp_path_factory) -> DemoLake:
     from reelhouse.sources.generator import generate
     from reelhouse.lake import Lake
     from reelhouse.ml.model import retrain
-    from reelhouse.pipeline import run_date
+    from reelhouse.pipeline import SPARK_STEPS, run_date
     from reelhouse.quality.gate import run_gate
 
     root = tmp_path_factory.mktemp("demo_lake")
@@ -97,7 +97,7 @@ def demo_lake(spark, tmp_path_factory) -> DemoLake:
         generate(cfg.paths.landing, start=start, days=len(days), events_per_day=15_000, seed=5)
         lake = Lake.from_config(cfg, spark)
         for d in days:
-            run_date(d, spark=spark, config=cfg, log=lambda m: None)
+            run_date(d, steps=SPARK_STEPS, spark=spark, config=cfg, log=lambda m: None)
             run_gate(lake, cfg, d, data_docs=False, record=True)
         retrain(lake, cfg, days[-1], window_days=2, require_gate=False)
     return DemoLake(root, cfg, days, env)

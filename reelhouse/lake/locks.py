@@ -1,4 +1,5 @@
-"""One writer per lake, dates in order: the run lock and the order check of the nightly.
+"""One writer per lake: the run lock of the nightly (the order check of dates is
+:func:`reelhouse.pipeline.check_order`).
 
 Two runs of the nightly over one lake — a backfill beside the schedule, the CLI beside Airflow,
 ``airflow backfill create`` with its default of several concurrent runs — must never write at
@@ -12,9 +13,9 @@ once, and must not run a date before the dates it builds on:
 
 So every orchestration entry point (``reelhouse run`` / ``backfill``, each ``spark-submit`` step
 of the Airflow DAG, the gate's and the publisher's writes) takes :func:`lake_lock`, and each step
-for a date first calls :func:`check_order`. A step that finds the lock taken waits (up to
+for a date first calls :func:`reelhouse.pipeline.check_order`. A step that finds the lock taken waits (up to
 ``lake.lock_timeout_seconds``) and says by whom; a step whose previous landing date has not been
-processed by that same step fails with :class:`OutOfOrderError`, which names the date and the
+processed by that same step fails with :class:`reelhouse.pipeline.OutOfOrderError`, which names the date and the
 command that fixes it — its retry then succeeds once the earlier date is done.
 
 The lock is an exclusive ``fcntl.flock`` on ``<lake>/_locks/run.lock`` (POSIX advisory lock: a
@@ -47,10 +48,6 @@ POLL_SECONDS = 1.0
 
 class RunLockError(RuntimeError):
     """The lake's run lock could not be taken within the timeout (message: who holds it, since when)."""
-
-
-class OutOfOrderError(RuntimeError):
-    """A step was asked to process a date before the previous landing date was processed by it."""
 
 
 _held: dict[str, list] = {}  # lock path -> [fd, depth]
@@ -152,49 +149,3 @@ def _describe(info: dict | None) -> str:
     if not info:
         return "another run"
     return f"{info.get('holder', '?')} (pid {info.get('pid')} on {info.get('host')}, since {info.get('since')})"
-
-
-#: step name → (table, application id template) of the commit that marks the step done for a date
-DONE_MARKERS: dict[str, tuple[str, str]] = {
-    "ingest": ("silver.events", "reelhouse.ingest.silver.events.{date}"),
-    "daily_stats": ("gold.video_daily_stats", "reelhouse.daily_stats.gold.video_daily_stats.{date}"),
-    "trends": ("gold.video_trend_scores", "reelhouse.trends.gold.video_trend_scores.{date}"),
-    "features": ("gold.user_features", "reelhouse.features.gold.user_features.{date}"),
-    "training_examples": ("gold.training_examples", "reelhouse.training_examples.{date}"),
-}
-
-
-def step_done(lake: "Lake", step: str, day: date) -> bool:
-    """True when ``step`` has committed its output for ``day`` (the application transaction of
-    :data:`DONE_MARKERS` is in the table's Delta log)."""
-    table, app = DONE_MARKERS[step]
-    if not lake.exists(table):
-        return False
-    return lake.transaction_version(table, app.format(date=day.isoformat())) is not None
-
-
-def check_order(lake: "Lake", landing_root: str, step: str, day: date, *, start_date: date | None = None) -> None:
-    """Raise unless ``step`` may process ``day`` now: the latest earlier landing date that has
-    files (quiet days have none) must already be processed by ``step`` — unless it lies before
-    ``start_date`` (``lake.start_date``: a lake that takes in landing data from that date on). By
-    induction every earlier date then is. A new lake must start at its first landing date too: a
-    later date ingested first would keep the copies of events redelivered across the two dates
-    that the earlier date owns.
-
-    Raises:
-        OutOfOrderError: naming the date still to process and the command that does it.
-    """
-    from reelhouse.sources.landing import previous_landing_date
-
-    if step not in DONE_MARKERS:
-        return
-    prev = previous_landing_date(landing_root, day)
-    if prev is None or (start_date is not None and prev < start_date):
-        return
-    if not step_done(lake, step, prev):
-        raise OutOfOrderError(
-            f"{step} {day.isoformat()}: the previous landing date {prev.isoformat()} has not been through "
-            f"{step} in this lake yet — dates run in order (a date's ingest keeps only events earlier "
-            f"dates did not; gold reads earlier days). Run it first: reelhouse backfill --start "
-            f"{prev.isoformat()} --end {day.isoformat()} (in Airflow: the run for {prev.isoformat()}; this "
-            "task's retry then succeeds). A lake that starts later: set lake.start_date")

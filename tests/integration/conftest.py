@@ -32,7 +32,7 @@ def kuairand_lake(kuairand_log, spark, tmp_path_factory) -> KuaiRandLake:
     from reelhouse.config import load_config
     from reelhouse.sources.importers.kuairand import import_kuairand
     from reelhouse.lake import Lake
-    from reelhouse.pipeline import run_date
+    from reelhouse.pipeline import SPARK_STEPS, run_date
     from reelhouse.quality.gate import run_gate
 
     root = tmp_path_factory.mktemp("kuairand")
@@ -46,6 +46,6 @@ def kuairand_lake(kuairand_log, spark, tmp_path_factory) -> KuaiRandLake:
         lake = Lake.from_config(cfg, spark)
         reports = []
         for d in summary.dates:
-            reports.append(run_date(d, spark=spark, config=cfg, log=lambda m: None))
+            reports.append(run_date(d, steps=SPARK_STEPS, spark=spark, config=cfg, log=lambda m: None))
             run_gate(lake, cfg, d, data_docs=False, record=True)
     return KuaiRandLake(root, cfg, summary, reports, env)

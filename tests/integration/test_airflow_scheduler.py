@@ -156,13 +156,13 @@ def test_every_run_is_green_and_the_unpause_run_is_a_skip(scheduler_run):
 
 
 def test_each_spark_step_ran_the_dates_in_order(scheduler_run):
-    from reelhouse.pipeline import STEPS
+    from reelhouse.pipeline import SPARK_STEPS
 
     _, _, runs, tasks, _, _ = scheduler_run
     backfill = sorted((r for r in runs["reelhouse_nightly"] if r["run_id"].startswith("backfill__")),
                       key=lambda r: r["logical_date"])
     assert [r["logical_date"][:10] for r in backfill] == [d.isoformat() for d in DAYS]
-    for step in STEPS:
+    for step in SPARK_STEPS:
         spans = []
         for r in backfill:
             t = next(t for t in tasks[("reelhouse_nightly", r["run_id"])] if t["task_id"] == step)

@@ -101,7 +101,7 @@ def built_lake(spark, tmp_path_factory):
     from reelhouse.config import load_config
     from reelhouse.sources.generator import generate
     from reelhouse.lake import Lake
-    from reelhouse.pipeline import run_date
+    from reelhouse.pipeline import SPARK_STEPS, run_date
 
     root = tmp_path_factory.mktemp("training")
     old = {k: os.environ.get(k) for k in ("REELHOUSE__PATHS__LANDING", "REELHOUSE__PATHS__LAKE", "REELHOUSE__TRAINING__NEGATIVE_RATIO")}
@@ -111,7 +111,7 @@ def built_lake(spark, tmp_path_factory):
         cfg = load_config("test")
         generate(cfg.paths.landing, start=D - dt.timedelta(days=1), days=2, events_per_day=8_000, seed=5)
         for d in (D - dt.timedelta(days=1), D):
-            run_date(d, spark=spark, config=cfg, log=lambda m: None)
+            run_date(d, steps=SPARK_STEPS, spark=spark, config=cfg, log=lambda m: None)
         yield cfg, Lake.from_config(cfg, spark)
     finally:
         for k, v in old.items():

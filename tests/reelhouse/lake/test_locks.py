@@ -1,8 +1,7 @@
-"""The lake's run lock and the date order of the nightly (reelhouse/lake/locks.py)."""
+"""The lake's run lock (reelhouse/lake/locks.py); the date order is tests/reelhouse/test_pipeline.py."""
 
 from __future__ import annotations
 
-import datetime as dt
 import subprocess
 import sys
 import textwrap
@@ -10,10 +9,7 @@ import time
 
 import pytest
 
-from reelhouse.lake.locks import OutOfOrderError, RunLockError, holder, lake_lock, lock_path
-
-START = dt.date(2024, 6, 1)
-
+from reelhouse.lake.locks import RunLockError, holder, lake_lock, lock_path
 
 def _hold_in_subprocess(lake_root, seconds: float) -> subprocess.Popen:
     """Another process (as the CLI beside an Airflow task would be) holding the lock."""
@@ -54,38 +50,3 @@ def test_the_lock_is_reentrant_in_a_process_and_released_after(tmp_path):
     # released: another process takes it at once
     _hold_in_subprocess(tmp_path, 0).wait(timeout=30)
     assert lock_path("s3a://bucket/lake") is None and lock_path(f"file://{tmp_path}") == tmp_path / "_locks" / "run.lock"
-
-
-def test_dates_run_in_order_and_a_quiet_day_is_skipped(spark, config, lake):
-    """The CLI path (run_date): a date whose previous landing date was not ingested fails with a
-    clear message and runs once that date is done; a date without landing files is a skip that
-    writes nothing and does not break the order (the next date's previous landing date skips it)."""
-    from reelhouse.sources.generator import generate
-    from reelhouse.pipeline import run_date
-
-    generate(config.paths.landing, start=START, days=2, events_per_day=1_500, seed=3)
-    generate(config.paths.landing, start=START + dt.timedelta(days=3), days=1, events_per_day=1_500, seed=4)
-    d1, d2, quiet, d4 = (START + dt.timedelta(days=k) for k in range(4))
-    steps = ["ingest", "daily_stats"]
-    # a new lake starts at its first landing date: a CLI run of d2 racing the DAG's d1 is refused
-    with pytest.raises(OutOfOrderError, match="previous landing date 2024-06-01 has not been through ingest"):
-        run_date(d2, steps=steps, spark=spark, config=config, log=lambda m: None)
-    run_date(d1, steps=steps, spark=spark, config=config, log=lambda m: None)
-    with pytest.raises(OutOfOrderError, match=r"ingest 2024-06-04: the previous landing date 2024-06-02 has not been "
-                                              r"through ingest.*reelhouse backfill --start 2024-06-02 --end 2024-06-04"):
-        run_date(d4, steps=steps, spark=spark, config=config, log=lambda m: None)
-    assert sorted(lake.read_pandas("silver.events", columns=["landing_date"]).landing_date.unique()) == [d1]
-    run_date(d2, steps=steps, spark=spark, config=config, log=lambda m: None)
-    logs: list[str] = []
-    assert run_date(quiet, steps=steps, spark=spark, config=config, log=logs.append) == {}
-    assert logs == [f"[{quiet}] skipped: no landing files under {config.paths.landing} for this date — nothing to do"]
-    reports = run_date(d4, steps=steps, spark=spark, config=config, log=lambda m: None)
-    assert reports["ingest"].rows_kept > 0
-    # a step run alone is checked against the same step: daily_stats for d4 needs daily_stats of d2
-    assert sorted(lake.read_pandas("silver.events", columns=["landing_date"]).landing_date.unique()) == [d1, d2, d4]
-    # lake.start_date: a lake that takes in landing data from d4 on does not need d2 first
-    from reelhouse.lake.locks import check_order
-
-    with pytest.raises(OutOfOrderError):
-        check_order(lake, config.paths.landing, "trends", d4)
-    check_order(lake, config.paths.landing, "trends", d4, start_date=d4)

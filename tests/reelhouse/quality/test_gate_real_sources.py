@@ -116,7 +116,7 @@ def young_lake(spark, tmp_path_factory):
     from reelhouse.config import load_config
     from reelhouse.sources.generator import generate
     from reelhouse.lake import Lake
-    from reelhouse.pipeline import run_date
+    from reelhouse.pipeline import SPARK_STEPS, run_date
 
     root = tmp_path_factory.mktemp("young")
     generate(root / "landing", start=START, days=len(DAYS), events_per_day=6_000, seed=11, **REAL_LIKE)
@@ -125,7 +125,7 @@ def young_lake(spark, tmp_path_factory):
     lake = Lake(cfg.paths.lake)
     verdicts = {}
     for d in DAYS:
-        run_date(d, spark=spark, config=cfg, log=lambda m: None)
+        run_date(d, steps=SPARK_STEPS, spark=spark, config=cfg, log=lambda m: None)
         verdicts[d] = run_gate(lake, cfg, d, data_docs=False)
     return root, cfg, verdicts
 

@@ -17,7 +17,7 @@ from reelhouse.sources.importers.kuairand import (
     import_kuairand,
 )
 
-DATASET_DIR = Path(__file__).resolve().parents[3].parent / "shared" / "datasets" / "kuairand"
+DATASET_DIR = Path(__file__).resolve().parents[4].parent / "shared" / "datasets" / "kuairand"
 REAL_FILE = DATASET_DIR / SOURCE_FILE_NAME
 
 HEADER = (
