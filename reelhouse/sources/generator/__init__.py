@@ -17,6 +17,15 @@ Everything is deterministic for a seed: no wall clock in any content, gzip ``mti
 written atomically (temp name in the same folder, then :func:`os.replace`), so re-running with the
 same arguments leaves byte-identical files.
 
+Modules: :mod:`.calibration` (vocabulary and calibration loaders, dataset paths), :mod:`.world`
+(users, creators, videos, planted pools, :func:`trend_multiplier`), :mod:`.sampling` (hourly
+impressions and outcomes), :mod:`.defects` (bad lines by reason code, late events, redelivered
+and corrupt files), :mod:`.encoding` (event_time values, JSON lines), :mod:`.writer` (the
+day/hour run loop, file encoding, atomic writes; it returns an ``Emission``: every event and line
+it wrote), :mod:`.truth` (the ground truth, derived from that emission — not tallied in parallel
+— so it always equals a recount of the landing files), :mod:`.params` (checked arguments, shared
+constants).
+
 The simulated world
 -------------------
 *Users* have a home region (ISO 3166-1 alpha-2, skewed weights, fixed standard-time UTC offset, DST

@@ -35,6 +35,9 @@ class TimeFormatter:
         self.secms = np.array([f"{i // 1000:02d}.{i % 1000:03d}" for i in range(MIN_MS)], dtype=object)
 
     def rfc(self, ms: np.ndarray) -> np.ndarray:
+        """``YYYY-MM-DDTHH:MM:SS.mmm`` (no offset suffix) of each epoch-ms value of ``ms`` (int64
+        array) as an object array of str; values outside the run's span ± 3 days are formatted
+        one by one."""
         mi = ms // MIN_MS - self.base_min
         if mi.size and (mi.min() < 0 or mi.max() >= len(self.prefix)):
             return np.array([iso_ms(int(x)) for x in ms.tolist()], dtype=object)
@@ -42,6 +45,7 @@ class TimeFormatter:
 
 
 def iso_ms(ms: int) -> str:
+    """``YYYY-MM-DDTHH:MM:SS.mmm`` of epoch milliseconds ``ms`` (UTC, no offset suffix)."""
     d = _dt.datetime(1970, 1, 1) + _dt.timedelta(milliseconds=ms)
     return d.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}"
 

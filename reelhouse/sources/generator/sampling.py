@@ -37,7 +37,14 @@ def _phi(x: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Impressions:
-    """Per-impression arrays of one hour (one row = one impression group)."""
+    """Per-impression arrays of one hour (one row = one impression group, ``n`` rows).
+
+    ``user``/``video``: indexes into the world; ``pool``: -1 organic, -2 spam account, else the
+    planted pool's id; ``flags``/``times``: (n, 6) for impression, play, like, comment, share,
+    follow (bool; event_time in epoch ms UTC); ``play_time``: ms (0 without a play);
+    ``dur_null``: the play is written with ``video_duration_ms: null``; ``follow_video``: the
+    follow carries the ``video_id`` it was triggered from.
+    """
 
     user: np.ndarray
     video: np.ndarray
@@ -50,13 +57,18 @@ class Impressions:
 
     @staticmethod
     def concat(parts: list["Impressions"]) -> "Impressions":
+        """The rows of ``parts`` in order."""
         return Impressions(*[np.concatenate([getattr(p, f) for p in parts]) for f in Impressions.__dataclass_fields__])
 
-    def take(self, idx) -> "Impressions":
+    def take(self, idx: slice | np.ndarray) -> "Impressions":
+        """The rows selected by ``idx``."""
         return Impressions(*[getattr(self, f)[idx] for f in Impressions.__dataclass_fields__])
 
 
 class HourSampler:
+    """Samples impression groups and their outcomes in the world (watch ratio through a Gaussian
+    copula on the user's category affinity, like logit, comment/share/follow rates)."""
+
     def __init__(self, world: World):
         self.w = world
         cal = world.calib
@@ -64,6 +76,8 @@ class HourSampler:
         self.nq = self.wr_q.shape[1] - 1
 
     def user_cdf(self, day_mask: np.ndarray, hour: int) -> np.ndarray:
+        """(n_users,) cumulative sampling weight ``activity × day_mask × diurnal[local hour]`` of
+        every user for UTC hour ``hour``."""
         w = self.w
         return np.cumsum(w.activity * day_mask * w.reg_curve[w.region, hour])
 
@@ -116,7 +130,11 @@ class HourSampler:
         follow_video = rng.random(n) < _FOLLOW_WITH_VIDEO
         return Impressions(users, videos, np.full(n, -1), flags, times, pt, dur_null, follow_video)
 
-    def organic_batch(self, rng, n, user_cum, cut, t_lo, T1, pool_shares) -> Impressions:
+    def organic_batch(self, rng: np.random.Generator, n: int, user_cum: np.ndarray, cut: int, t_lo: int,
+                      T1: int, pool_shares: list[tuple[int, float]]) -> Impressions:
+        """``n`` impression groups of ordinary users (drawn by ``user_cum``): a share of them on
+        the planted pools (``pool_shares``: (pool id, share of the hour), at most 0.9 in total),
+        the rest organic; only videos published before ``cut`` (ms); times in ``[t_lo, T1)``."""
         w = self.w
         users = np.searchsorted(user_cum, rng.random(n) * user_cum[-1], side="right")
         users = np.minimum(users, w.n_org - 1)
@@ -171,7 +189,9 @@ class HourSampler:
         imps.pool = pool_col
         return imps
 
-    def spam_batch(self, rng, n, cut, t_lo, T1) -> Impressions:
+    def spam_batch(self, rng: np.random.Generator, n: int, cut: int, t_lo: int, T1: int) -> Impressions:
+        """``n`` impression groups of the spam ring on its videos published before ``cut`` (ms):
+        short plays, mostly liked/shared/commented, no follows; times in ``[t_lo, T1)``."""
         w = self.w
         pool = w.pools[w.spam_pool]
         K = int(np.searchsorted(pool.pub, cut, side="left"))
@@ -183,7 +203,7 @@ class HourSampler:
         return imps
 
 
-def fill(gen_batch, need: int, epi: float) -> Impressions | None:
+def fill(gen_batch: Callable[[int], Impressions], need: int, epi: float) -> Impressions | None:
     """Generate impression groups until they hold at least `need` events, then truncate so the
     total is exactly `need` (the last group may lose its trailing events)."""
     if need <= 0:

@@ -94,6 +94,9 @@ def trend_multiplier(t_days: np.ndarray | float, peak: float) -> np.ndarray:
 # Small numeric helpers
 # ---------------------------------------------------------------------------------------------
 def largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:
+    """``total`` split into non-negative int64 parts proportional to ``weights`` (largest remainder
+    method, ties to the lower index), summing to ``total``; all zeros when ``total <= 0`` or the
+    weights sum to 0."""
     w = np.asarray(weights, dtype=np.float64)
     if total <= 0 or w.sum() <= 0:
         return np.zeros(len(w), dtype=np.int64)
@@ -124,6 +127,7 @@ def _trunc_lognormal(rng: np.random.Generator, n: int, mu: float, sd: float) -> 
 
 
 def offset_suffix(minutes: int) -> str:
+    """RFC 3339 offset of a UTC offset in minutes: 480 → ``+08:00``, -300 → ``-05:00``, 0 → ``+00:00``."""
     sign = "+" if minutes >= 0 else "-"
     m = abs(minutes)
     return f"{sign}{m // 60:02d}:{m % 60:02d}"
@@ -131,6 +135,14 @@ def offset_suffix(minutes: int) -> str:
 
 @dataclass
 class Pool:
+    """A planted pool of videos with its own share of the hour's impressions.
+
+    ``kind``: ``trend_tag`` | ``trending_video`` (share ``base_share × trend_multiplier``) |
+    ``steady`` (flat) | ``spam_leak`` (organic viewers of the spam videos on the burst day);
+    ``videos``: sorted video indexes, ``pub`` their publish times (ms), ``cum`` cumulative
+    sampling weights; ``bonus``: added to the like logit of its impressions.
+    """
+
     kind: str  # trend_tag | trending_video | steady | spam_leak
     name: str
     base_share: float
@@ -144,6 +156,8 @@ class Pool:
     active_from_hour: int = 0
 
     def share(self, day: int, t_days_abs: float) -> float:
+        """The pool's share of the impressions at ``t_days_abs`` days after 00:00 UTC of the
+        run's start (an hour's midpoint) on day index ``day``."""
         if self.kind in ("trend_tag", "trending_video"):
             return self.base_share * float(trend_multiplier(t_days_abs - self.start_day, self.peak))
         if self.kind == "spam_leak":
@@ -154,7 +168,16 @@ class Pool:
 
 
 class World:
-    """Everything fixed before the first event: users, catalogue, every video of the run, pools."""
+    """Everything fixed before the first event: users, catalogue, every video of the run, pools.
+
+    Users ``0 .. n_org-1`` are organic, ``n_org .. n_all-1`` the spam accounts; per user
+    ``user_ids``, ``region``, ``platform``, ``activity``, ``p_active``, ``pref`` (n_all, C category
+    preferences). Videos ``0 .. n_videos-1`` are sorted by publish time: ``video_ids``, ``v_pub``
+    (ms), ``v_creator``, ``v_cat``, ``v_dur`` (ms), ``v_tags``, ``v_pool`` (-1 organic);
+    ``v_tracked`` / ``v_tv`` (n_videos + 1; index ``n_videos`` = no video) map a video to its
+    planted tag (``tracked_names``: trend tags, steady, spam) or trending video, -1 otherwise.
+    ``first_hour`` / ``live_ms``: the go-live hour of day 0 and its time (ms).
+    """
 
     def __init__(self, p: "Params", vocab: Vocab, calib: Calibration):
         self.p = p

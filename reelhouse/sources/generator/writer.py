@@ -91,6 +91,7 @@ class Emission:
 
     @property
     def n_events(self) -> int:
+        """Number of valid distinct events written."""
         return int(self.event_type.size)
 
 
@@ -112,6 +113,7 @@ class _EmissionBuilder:
         return base
 
     def finish(self) -> Emission:
+        """The emission of the run (the hours' arrays concatenated)."""
         if not self.parts:
             return Emission(files=self.files)
         cols = [np.concatenate(c) for c in zip(*self.parts)]
@@ -286,16 +288,16 @@ class Run:
             pe = line_ev[bounds[k]: bounds[k + 1]]
             ins = inserts[k]
             if ins:
-                pos = np.sort(rng.integers(0, len(pl) + 1, len(ins)))
+                at = np.sort(rng.integers(0, len(pl) + 1, len(ins)))
                 merged: list[str] = []
                 prev = 0
-                for ps, (line, _) in zip(pos.tolist(), ins):
+                for ps, (line, _) in zip(at.tolist(), ins):
                     merged.extend(pl[prev:ps])
                     merged.append(line)
                     prev = ps
                 merged.extend(pl[prev:])
                 pl = merged
-                pe = np.insert(pe, pos, [e for _, e in ins])
+                pe = np.insert(pe, at, [e for _, e in ins])
             name = f"part-{k:05d}{self.ext}"
             path = folder / name
             rel = path.relative_to(p.landing_root).as_posix()
