@@ -17,6 +17,7 @@ import zlib
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from reelhouse.sources import contract
@@ -24,7 +25,7 @@ from reelhouse.sources.generator import BUILTIN, GROUND_TRUTH_DIR, GROUND_TRUTH_
 
 START = dt.date(2024, 5, 1)
 TOL_S = 3600
-DATASETS = Path(os.environ.get("REELHOUSE_DATASETS_DIR", Path(__file__).resolve().parents[3] / "shared" / "datasets"))
+DATASETS = Path(os.environ.get("REELHOUSE_DATASETS_DIR", Path(__file__).resolve().parents[4] / "shared" / "datasets"))
 HAVE_DATASETS = (DATASETS / "kuairec-meta" / "kuairec_caption_category.csv").is_file()
 
 
@@ -781,3 +782,196 @@ def test_real_like_run_ingests_balanced(real_like, spark, lake, config, data_dir
     silver = lake.read("silver.events")
     assert silver.count() == sum(gt["events_by_arrival_date"][d]["total"] for d in gt["dates"][:2])
     assert silver.where("length(event_id) < 36 OR length(user_id) < 36").count() == 0
+
+
+# ------------------------------------------------------------------------------------------------
+# The ground truth is derived from what was written: recount everything from the landing files
+# ------------------------------------------------------------------------------------------------
+def truth_from_files(root: Path, gt: dict) -> dict:
+    """Every count of the ground truth, recomputed from the landing files alone (the validator
+    above, no generator code): the same keys and shapes as generation.json."""
+    rows, bad, files = read_landing(root)
+    dates = gt["dates"]
+    start_ms = int(dt.datetime.fromisoformat(dates[0] + "T00:00:00+00:00").timestamp() * 1000)
+    redelivered = {rel for rel in files if rel.endswith(("-redelivery.jsonl.gz", "-redelivery.jsonl"))}
+    where = {rel: contract.LANDING_FILE_PATTERN.search(rel) for rel in files}
+    # first occurrence of an event = its arrival (copies land in the same or a later hour; a
+    # redelivery repeats a file of its own hour, and "-redelivery" sorts before ".jsonl")
+    first = {}
+    for r in sorted(rows, key=lambda r: (r["_date"], r["_hour"], r["_file"] in redelivered, r["_file"])):
+        first.setdefault(r["event_id"], r)
+    occurrences = Counter(r["event_id"] for r in rows)
+    zero_types = {t: 0 for t in contract.EVENT_TYPES}
+
+    def by_type(key) -> dict:
+        out = {d: Counter() for d in dates}
+        for r in first.values():
+            out[key(r)][r["event_type"]] += 1
+        return {d: {"total": sum(c.values()), **{t: c[t] for t in zero_types}} for d, c in out.items()}
+
+    out: dict = {
+        "events_by_arrival_date": by_type(lambda r: r["_date"]),
+        "events_by_event_date": by_type(lambda r: date_of(r["_ms"])),
+    }
+    late = [r for r in first.values() if date_of(r["_ms"]) < r["_date"]]
+    out["late_events"] = {
+        "total": len(late),
+        "by_arrival_date": {d: sum(r["_date"] == d for r in late) for d in dates},
+        "by_event_date": {d: sum(date_of(r["_ms"]) == d for r in late) for d in dates},
+    }
+    lines_by_date = Counter()
+    for rel, n in files.items():
+        lines_by_date[where[rel].group(1)] += n or 0
+    out["lines_by_date"] = {d: lines_by_date[d] for d in dates}
+    by_reason = Counter(code for _, _, code in bad)
+    by_reason_orig = Counter(code for rel, _, code in bad if rel not in redelivered)
+    out["bad_lines"] = {
+        "total": len(bad),
+        "by_reason": {c: by_reason[c] for c in gt["bad_lines"]["by_reason"]},
+        "by_reason_excluding_redeliveries": {c: by_reason_orig[c] for c in gt["bad_lines"]["by_reason"]},
+        "by_date": {d: sum(x == d for _, x, _ in bad) for d in dates},
+    }
+    copies = [r for r in rows if first[r["event_id"]] is not r]
+    planted = [r for r in copies if r["_file"] not in redelivered]
+    out["duplicates"] = {
+        "duplicate_lines": sum(n - 1 for n in occurrences.values()),
+        "planted_copies": len(planted),
+        "planted_copies_cross_date": sum(first[r["event_id"]]["_date"] != r["_date"] for r in planted),
+        "redelivered_valid_lines": len(copies) - len(planted),
+        "by_date": {d: sum(r["_date"] == d for r in copies) for d in dates},
+    }
+    out["reconciliation"] = {
+        d: {"lines": out["lines_by_date"][d], "valid_distinct_events": out["events_by_arrival_date"][d]["total"],
+            "duplicate_lines": out["duplicates"]["by_date"][d], "bad_lines": out["bad_lines"]["by_date"][d]}
+        for d in dates
+    }
+    out["corrupt_files"] = sorted(rel for rel, n in files.items() if n is None)
+    # planted tags: their videos from the publish events' hashtags; events by event date
+    tag_videos = defaultdict(set)
+    for r in first.values():
+        if r["event_type"] == "publish":
+            for t in contract.normalize_hashtags(r["hashtags"]):
+                tag_videos[t].add(r["video_id"])
+    # the daily multiplier's weights: interaction events per arrival hour
+    hour_events = {d: [0] * 24 for d in dates}
+    for r in first.values():
+        if r["event_type"] != "publish":
+            hour_events[r["_date"]][r["_hour"]] += 1
+
+    def daily(videos: set) -> tuple[dict, dict]:
+        events, users = Counter(), defaultdict(set)
+        for r in first.values():
+            if r.get("video_id") in videos:
+                events[date_of(r["_ms"])] += 1
+                if r["event_type"] in ENGAGED:
+                    users[date_of(r["_ms"])].add(r["user_id"])
+        return {d: events[d] for d in dates}, {d: len(users[d]) for d in dates}
+
+    def curve(start_date: str, peak: float) -> dict:
+        res = {}
+        for k, d in enumerate(dates):
+            t = k + (np.arange(24) + 0.5) / 24.0
+            m = trend_multiplier(t - dates.index(start_date), peak)
+            w = np.array(hour_events[d], dtype=np.float64)
+            res[d] = round(float((m * w).sum() / w.sum()) if w.sum() > 0 else float(m.mean()), 3)
+        return res
+
+    out["trending_hashtags"] = []
+    for t in gt["trending_hashtags"]:
+        ev, us = daily(tag_videos[t["tag"]])
+        out["trending_hashtags"].append({
+            "video_ids": sorted(tag_videos[t["tag"]]), "daily_events": ev, "daily_engaged_users": us,
+            "daily_multiplier": curve(t["start_date"], t["peak_multiplier"])})
+    out["trending_videos"] = []
+    for t in gt["trending_videos"]:
+        ev, us = daily({t["video_id"]})
+        out["trending_videos"].append({"daily_events": ev, "daily_engaged_users": us,
+                                       "daily_multiplier": curve(t["start_date"], t["peak_multiplier"])})
+    for key in ("steady_hashtags", "spam_hashtag"):
+        tags = gt[key] if key == "steady_hashtags" else [gt[key]]
+        got = []
+        for t in tags:
+            ev, us = daily(tag_videos[t["tag"]])
+            got.append({"video_count": len(tag_videos[t["tag"]]), "daily_events": ev, "daily_engaged_users": us})
+        out[key] = got
+    # per file: lines and bad lines; a redelivery repeats its original, every valid line a copy
+    bad_per_file = Counter(rel for rel, _, _ in bad)
+    valid_per_file = Counter(r["_file"] for r in rows)
+    out["files"] = {rel: (n or 0, bad_per_file[rel]) for rel, n in files.items()}
+    out["redelivery_copies"] = {rel: valid_per_file[rel] for rel in redelivered}
+    # per hour: the copies in regular files = their valid lines - the events arriving that hour
+    arriving = Counter((r["_date"], r["_hour"]) for r in first.values())
+    regular_valid = Counter((r["_date"], r["_hour"]) for r in rows if r["_file"] not in redelivered)
+    out["hour_copies"] = {k: regular_valid[k] - arriving[k] for k in regular_valid}
+    out["events_total"] = len(first)
+    out["start_ms"] = start_ms
+    return out
+
+
+def truth_as_written(gt: dict) -> dict:
+    """The same view of the ground truth file."""
+    keep = ("events_by_arrival_date", "events_by_event_date", "late_events", "lines_by_date", "bad_lines",
+            "duplicates", "reconciliation")
+    out = {k: gt[k] for k in keep}
+    out["corrupt_files"] = sorted(gt["corrupt_files"])
+    out["trending_hashtags"] = [
+        {"video_ids": sorted(t["video_ids"]), "daily_events": t["daily_events"],
+         "daily_engaged_users": t["daily_engaged_users"], "daily_multiplier": t["daily_multiplier"]}
+        for t in gt["trending_hashtags"]]
+    out["trending_videos"] = [
+        {k: t[k] for k in ("daily_events", "daily_engaged_users", "daily_multiplier")} for t in gt["trending_videos"]]
+    out["steady_hashtags"] = [{k: t[k] for k in ("video_count", "daily_events", "daily_engaged_users")}
+                              for t in gt["steady_hashtags"]]
+    out["spam_hashtag"] = [{"video_count": len(gt["spam_hashtag"]["video_ids"]),
+                            **{k: gt["spam_hashtag"][k] for k in ("daily_events", "daily_engaged_users")}}]
+    out["files"] = {f["path"]: (f["lines"], f["bad_lines"]) for f in gt["files"]}
+    out["redelivery_copies"] = {f["path"]: f["duplicate_copies"] for f in gt["files"] if f["kind"] == "redelivery"}
+    hour_copies = Counter()
+    for f in gt["files"]:
+        if f["kind"] == "regular":
+            m = contract.LANDING_FILE_PATTERN.search(f["path"])
+            hour_copies[(m.group(1), int(m.group(2)))] += f["duplicate_copies"]
+    out["hour_copies"] = dict(hour_copies)
+    out["events_total"] = sum(v["total"] for v in gt["events_by_arrival_date"].values())
+    return out
+
+
+@pytest.mark.parametrize("fixture", ["small", "real_like"])
+def test_ground_truth_equals_counts_from_the_landing_files(fixture, request):
+    """Every count of the ground truth (events by arrival/event date and type, late events, lines,
+    bad lines by reason/date, duplicates, per-file and per-hour copies, the planted tags' and
+    videos' daily events, engaged users and curve weights) equals a recount of the files."""
+    root, summary, gt, rows, bad, files = request.getfixturevalue(fixture)
+    recount = truth_from_files(root, gt)
+    recount.pop("start_ms")
+    written = truth_as_written(gt)
+    assert written.keys() == recount.keys()
+    for key in written:
+        assert written[key] == recount[key], key
+    # the run did plant every kind of defect the recount checks
+    assert gt["late_events"]["total"] and gt["duplicates"]["planted_copies_cross_date"] and gt["corrupt_files"]
+    assert gt["duplicates"]["redelivered_valid_lines"] and gt["bad_lines"]["total"]
+    assert summary.events_total == recount["events_total"]
+    assert summary.duplicates == recount["duplicates"]["duplicate_lines"]
+
+
+def test_recount_detects_a_truth_that_differs_from_the_files(tmp_path, monkeypatch):
+    """The recount above is not vacuous: when the files stop matching the writer's record (every
+    follow line rewritten to an unknown event type after encoding), it tells them apart."""
+    from reelhouse.sources.generator import writer
+
+    fmt = writer.format_valid_lines
+
+    def follows_as_views(world, params, tf, rng, ids, ev):
+        return [x.replace('"event_type":"follow"', '"event_type":"view"') for x in fmt(world, params, tf, rng, ids, ev)]
+
+    monkeypatch.setattr(writer, "format_valid_lines", follows_as_views)
+    generate(tmp_path, start=START, days=2, events_per_day=4_000, seed=2, bad_fraction=0.0, duplicate_fraction=0.0,
+             redelivered_files=0)
+    gt = load_gt(tmp_path)
+    recount, written = truth_from_files(tmp_path, gt), truth_as_written(gt)
+    follows = sum(v["follow"] for v in gt["events_by_arrival_date"].values())
+    assert follows > 0
+    assert recount["bad_lines"]["by_reason"][contract.REASON_UNKNOWN_EVENT_TYPE] == follows
+    assert written["bad_lines"]["total"] == 0
+    assert recount["events_by_arrival_date"] != written["events_by_arrival_date"]
