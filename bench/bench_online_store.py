@@ -112,6 +112,7 @@ def configure(root: Path, project: str, redis_url: str):
 def run_project(cfg, lake, client, monitor) -> dict:
     """The project's publish path with a breakdown of its wall time."""
     import reelhouse.serving.online_store as ons
+    from reelhouse.serving.writers import RedisWriter
 
     phases = {"read partition": 0.0, "encode": 0.0, "queue + send": 0.0, "wait for Redis (flush)": 0.0}
 
@@ -124,8 +125,8 @@ def run_project(cfg, lake, client, monitor) -> dict:
                 phases[name] += time.perf_counter() - t0
         return wrapper
 
-    patches = [(ons, "encode_batch", "encode"), (ons.RedisWriter, "write", "queue + send"),
-               (ons.RedisWriter, "flush", "wait for Redis (flush)")]
+    patches = [(ons, "encode_batch", "encode"), (RedisWriter, "write", "queue + send"),
+               (RedisWriter, "flush", "wait for Redis (flush)")]
     saved = [(obj, attr, getattr(obj, attr)) for obj, attr, _ in patches]
     real_read = lake.read_arrow
     lake.read_arrow = timed(real_read, "read partition")

@@ -311,7 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "gate":
             return _gate(cfg, args.date, docs=not args.no_docs, record=not args.no_record)
         if args.command == "features":
-            from reelhouse.serving.online_store import OnlineStoreError
+            from reelhouse.serving.writers import OnlineStoreError
 
             try:
                 if args.features_command == "publish":

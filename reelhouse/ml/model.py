@@ -240,7 +240,7 @@ def retrain(lake: "Lake", config: "Config", valid_day: date, *, window_days: int
     has no rows or one class — e.g. the lake's first day, which has no training window yet."""
     import lightgbm as lgb
 
-    from reelhouse.serving.online_store import gate_status
+    from reelhouse.quality.gate import gate_status
 
     t0 = time.time()
     train_days = [valid_day - timedelta(days=k) for k in range(window_days, 0, -1)]

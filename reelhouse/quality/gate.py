@@ -812,6 +812,20 @@ def write_results(lake: "Lake", verdict: GateVerdict, *, validated_at: datetime)
                          app_version=int(validated_at.timestamp() * 1000), metadata={"verdict": verdict.status})
 
 
+def gate_status(lake: "Lake", day: date) -> Status | None:
+    """The recorded gate verdict for ``day`` (partition ``ds = day`` of ``ops.quality_results``):
+    ``block`` when any recorded row says block, else ``warn`` when any says warn, else ``pass``;
+    None when the gate never ran for the date (or the table does not exist yet). Downstream steps
+    (publish, model promotion) go ahead only on ``pass`` or ``warn``."""
+    if not lake.exists(RESULTS_TABLE):
+        return None
+    t = lake.read_arrow(RESULTS_TABLE, where={"ds": day}, columns=["verdict"])
+    verdicts = set(t.column("verdict").to_pylist())
+    if not verdicts:
+        return None
+    return "block" if "block" in verdicts else ("warn" if "warn" in verdicts else "pass")
+
+
 def latest_verdicts(lake: "Lake", *, limit: int = 30) -> "pd.DataFrame":
     """The recorded verdict per date, newest first: ds, verdict, checks, failed, blocking, run_id.
     Empty frame when the gate never ran."""

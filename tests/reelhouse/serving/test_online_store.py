@@ -15,7 +15,8 @@ from reelhouse.serving.feature_views import VIEWS, feature_columns
 from reelhouse.lake.catalog import get_table
 from reelhouse.config import load_config
 from reelhouse.lake import Lake
-from reelhouse.serving.online_store import GateNotPassedError, OnlineStoreError, feature_store, publish
+from reelhouse.serving.online_store import GateNotPassedError, feature_store, publish
+from reelhouse.serving.writers import OnlineStoreError
 
 D1 = dt.date(2024, 6, 1)
 
@@ -187,7 +188,7 @@ def test_interrupted_publish_completes_on_rerun(env, monkeypatch):
     cfg, lake = env
     gold = write_gold(lake, D1, n=50, views=["video_features", "user_features"])
     record_gate(lake, D1, "pass")
-    import reelhouse.serving.online_store as ons
+    import reelhouse.serving.writers as writers
 
     if cfg.online_store.type == "redis":
         monkeypatch.setenv("REELHOUSE__ONLINE_STORE__BATCH_ROWS", "10")
@@ -208,19 +209,19 @@ def test_interrupted_publish_completes_on_rerun(env, monkeypatch):
             def __getattr__(self, name):
                 return getattr(self.sock, name)
 
-        real_init = ons._ReplyCounter.__init__
-        monkeypatch.setattr(ons._ReplyCounter, "__init__", lambda self, sock: real_init(self, FlakySocket(sock)))
+        real_init = writers._ReplyCounter.__init__
+        monkeypatch.setattr(writers._ReplyCounter, "__init__", lambda self, sock: real_init(self, FlakySocket(sock)))
     else:
-        real_write = ons.SqliteWriter.write
+        real_write = writers.SqliteWriter.write
         calls = {"n": 0}
 
-        def flaky(self, view, features, batch, *, raw):
+        def flaky(self, view, features, batch):
             calls["n"] += 1
             if calls["n"] == 2:
-                raise ons.OnlineStoreError("disk I/O error (test)")
-            return real_write(self, view, features, batch, raw=raw)
+                raise writers.OnlineStoreError("disk I/O error (test)")
+            return real_write(self, view, features, batch)
 
-        monkeypatch.setattr(ons.SqliteWriter, "write", flaky)
+        monkeypatch.setattr(writers.SqliteWriter, "write", flaky)
     with pytest.raises(OnlineStoreError):
         publish(lake, cfg, D1, views=["video_features", "user_features"])
     ids = ids_for("video_features", 50)
@@ -258,7 +259,7 @@ def test_second_concurrent_redis_publish_is_refused(env):
     cfg, lake = env
     if cfg.online_store.type != "redis":
         pytest.skip("the publish lock is Redis's")
-    from reelhouse.serving.online_store import RedisWriter
+    from reelhouse.serving.writers import RedisWriter
 
     first = RedisWriter(cfg.online_store.connection_string, project=cfg.online_store.project)
     try:
