@@ -130,7 +130,7 @@ class Coverage:
         return (self.end - self.start).total_seconds() / 86400.0
 
     def describe(self) -> str:
-        """``"00:00–16:00 UTC (67 %)"``."""
+        """``"00:00–16:00 UTC (67%)"``."""
         end = "24:00" if self.end.date() > self.day else f"{self.end:%H:%M}"
         return f"{self.start:%H:%M}–{end} UTC ({self.share:.0%})"
 
