@@ -9,12 +9,13 @@ from :data:`STEPS`, so a step added here appears in the DAG.
 from __future__ import annotations
 
 import importlib
-import sys
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
+
+from reelhouse.jobs import format_report
 
 SPARK_JOBS_DIR = Path(__file__).resolve().parent.parent / "spark_jobs"
 
@@ -174,60 +175,3 @@ def run_date(
             out[step.name] = report
             log(f"[{step.name} {run_for}] {format_report(report)}")
     return out
-
-
-def format_report(report: Any) -> str:
-    """One line for a step report (ingest reports get the reconciliation figures)."""
-    d = report.to_dict() if hasattr(report, "to_dict") else dict(report)
-    if "lines_read" in d:
-        if not d.get("files"):
-            return d.get("message", "no input")
-        reasons = ", ".join(f"{k} {v}" for k, v in sorted(d["quarantined_by_reason"].items()))
-        return (
-            f"{d['files']} files ({d['corrupt_files']} corrupt), {d['lines_read']:,} lines → kept {d['rows_kept']:,}, "
-            f"duplicates {d['duplicates_dropped']:,}, quarantined {d['rows_quarantined']:,}"
-            f"{' (' + reasons + ')' if reasons else ''}; event dates {','.join(d['event_dates'])}; "
-            f"{'balanced' if d['balanced'] else 'NOT BALANCED'}; {d['seconds']:.1f}s"
-        )
-    return ", ".join(f"{k}={v}" for k, v in d.items())
-
-
-def step_main(run: Callable[..., Any], name: str, argv: Sequence[str] | None = None) -> int:
-    """The ``spark-submit`` entry point shared by every step: ``--date YYYY-MM-DD [--run-version
-    N]``; builds the SparkSession and lake from configuration, runs ``run`` and prints its report
-    as JSON. Exit code 0, or 1 when the report says ``balanced: false``."""
-    import argparse
-    import json
-
-    from reelhouse.config import ConfigError, check_writable, get_config
-    from reelhouse.lake import Lake
-    from reelhouse.spark import get_spark
-
-    p = argparse.ArgumentParser(prog=name, description=f"reelhouse step {name}")
-    p.add_argument("--date", required=True, type=date.fromisoformat, help="the run's date, YYYY-MM-DD")
-    p.add_argument("--run-version", type=int, default=None, help="application transaction version (default: now, ms)")
-    args = p.parse_args(argv)
-    try:
-        cfg = get_config()
-        check_writable(cfg, "paths.lake")
-    except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
-        return 2
-    from reelhouse.lake.locks import OutOfOrderError, RunLockError, check_order, lake_lock
-
-    spark = get_spark(cfg, app_name=f"reelhouse-{name}-{args.date}")
-    lake = Lake.from_config(cfg, spark)
-    try:
-        with lake_lock(cfg.paths.lake, f"{name} {args.date}", timeout_seconds=cfg.lake_lock_timeout_seconds,
-                       log=lambda m: print(m, file=sys.stderr, flush=True)):
-            check_order(lake, cfg.paths.landing, name, args.date, start_date=cfg.lake_start_date)
-            report = run(spark, lake, cfg, args.date, run_version=args.run_version)
-    except (OutOfOrderError, RunLockError) as exc:
-        print(f"{name} {args.date}: not run — {exc}", file=sys.stderr, flush=True)
-        return 75  # EX_TEMPFAIL: a retry can succeed
-    d = report.to_dict()
-    print(json.dumps(d, indent=2, default=str, ensure_ascii=False))
-    # the task log's last line: the step's one-line summary (stderr: stdout stays one JSON document;
-    # spark-submit's caller — Airflow's SparkSubmitHook — logs both streams in order)
-    print(f"[{name} {args.date}] {format_report(report)}", file=sys.stderr, flush=True)
-    return 1 if d.get("balanced") is False else 0

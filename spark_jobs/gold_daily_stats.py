@@ -217,8 +217,8 @@ def run(spark: "SparkSession", lake: "Lake", config: "Config", landing_date: dat
 
 def main(argv: list[str] | None = None) -> int:
     """``spark-submit spark_jobs/gold_daily_stats.py --date YYYY-MM-DD [--run-version N]``: daily stats for the event dates a landing date touched; prints the report
-    as JSON (see :func:`reelhouse.pipeline.step_main`)."""
-    from reelhouse.pipeline import step_main
+    as JSON (see :func:`reelhouse.jobs.step_main`)."""
+    from reelhouse.jobs import step_main
 
     return step_main(run, "daily_stats", argv)
 

@@ -337,8 +337,8 @@ def run(spark: "SparkSession", lake: "Lake", config: "Config", ds: date, *, run_
 
 def main(argv: list[str] | None = None) -> int:
     """``spark-submit spark_jobs/gold_features.py --date YYYY-MM-DD [--run-version N]``: the feature
-    tables of that date; prints the report as JSON (see :func:`reelhouse.pipeline.step_main`)."""
-    from reelhouse.pipeline import step_main
+    tables of that date; prints the report as JSON (see :func:`reelhouse.jobs.step_main`)."""
+    from reelhouse.jobs import step_main
 
     return step_main(run, "features", argv)
 

@@ -291,7 +291,7 @@ def run(spark: "SparkSession", lake: "Lake", config: "Config", ds: date, *, run_
 def main(argv: list[str] | None = None) -> int:
     """``spark-submit spark_jobs/gold_training_examples.py --date YYYY-MM-DD``: that date's
     training examples and manifest; prints the report as JSON."""
-    from reelhouse.pipeline import step_main
+    from reelhouse.jobs import step_main
 
     return step_main(run, "training_examples", argv)
 

@@ -877,8 +877,8 @@ def _schema(name: str):
 
 def main(argv: list[str] | None = None) -> int:
     """``spark-submit spark_jobs/ingest.py --date YYYY-MM-DD [--run-version N]``: ingest one landing date; prints the report
-    as JSON (see :func:`reelhouse.pipeline.step_main`)."""
-    from reelhouse.pipeline import step_main
+    as JSON (see :func:`reelhouse.jobs.step_main`)."""
+    from reelhouse.jobs import step_main
 
     return step_main(run, "ingest", argv)
 
