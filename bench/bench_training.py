@@ -394,7 +394,7 @@ def synthesize(spark, lake, cfg, n: int, n_valid: int, monitor: CpuMonitor) -> d
     """Write every input table of the builds of DAY and VALID_DAY; returns rows and seconds per table."""
     from functools import reduce
 
-    from spark_jobs.gold_training_examples import input_windows
+    from reelhouse.ml.training_examples import input_windows
 
     w = World.for_impressions(n)
     windows = [input_windows(d, cfg.online_store.ttl_days) for d in (DAY, VALID_DAY)]

@@ -205,7 +205,7 @@ def observed_matrix(lake, region: str, days: list[date]):
 
 def region_users(lake, days: list[date]) -> dict[str, dict[date, float]]:
     """Distinct engaged users per region and day, as the trends step counts them."""
-    from spark_jobs.gold_trends import region_engaged_users
+    from reelhouse.gold.trends import region_engaged_users
 
     out: dict[str, dict[date, float]] = {}
     for d in days:

@@ -26,7 +26,6 @@ step whose previous landing date it has not processed.
 from __future__ import annotations
 
 import importlib
-import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -37,6 +36,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from reelhouse.lake import Lake
     from reelhouse.quality.gate import GateVerdict
     from reelhouse.serving.online_store import PublishReport
+
+from reelhouse.jobs import default_run_version, format_report
 
 SPARK_JOBS_DIR = Path(__file__).resolve().parent.parent / "spark_jobs"
 
@@ -65,8 +66,10 @@ class Step:
     with ``run`` and ``main``; ``python``: ``entry`` is ``module:function`` run in-process with
     the same ``(spark, lake, config, day, *, run_version, log)`` signature); ``upstream`` step
     names; ``outputs`` (catalog tables it writes: the DAG's Asset outlets); ``description`` (DAG
-    docs); ``done`` (``(table, application id)`` of the commit that marks the step done for a
-    date, ``{date}`` in the id — the order check; None: the step does not depend on earlier dates);
+    docs); ``done`` (the table whose commit for a date marks the step done for it — the order check
+    looks for the application transaction :meth:`done_app_id` in its log; None: the step does not
+    depend on earlier dates; ``done_app_table``: whether that id names the table, see
+    :func:`reelhouse.jobs.app_id`);
     ``gate`` (its report has a ``status``; ``block`` stops every later step of the date).
     """
 
@@ -76,8 +79,17 @@ class Step:
     upstream: tuple[str, ...]
     outputs: tuple[str, ...]
     description: str
-    done: tuple[str, str] | None = None
+    done: str | None = None
+    done_app_table: bool = True
     gate: bool = False
+
+    def done_app_id(self, day: date) -> str | None:
+        """The application id of the commit that marks this step done for ``day`` (None without ``done``)."""
+        from reelhouse.jobs import app_id
+
+        if self.done is None:
+            return None
+        return app_id(self.name, day, self.done if self.done_app_table else None)
 
     @property
     def application(self) -> str:
@@ -107,7 +119,7 @@ STEPS: dict[str, Step] = {s.name: s for s in (
             "ops.ingest_reconciliation",
         ),
         description="landing JSON Lines → bronze, quarantine, silver events/videos/hashtags, reconciliation",
-        done=("silver.events", "reelhouse.ingest.silver.events.{date}"),
+        done="silver.events",
     ),
     Step(
         name="daily_stats",
@@ -116,7 +128,7 @@ STEPS: dict[str, Step] = {s.name: s for s in (
         upstream=("ingest",),
         outputs=("gold.video_daily_stats", "gold.hashtag_daily_stats"),
         description="silver → per date/region/video and hashtag stats, for every event date the landing date touched",
-        done=("gold.video_daily_stats", "reelhouse.daily_stats.gold.video_daily_stats.{date}"),
+        done="gold.video_daily_stats",
     ),
     Step(
         name="trends",
@@ -131,7 +143,7 @@ STEPS: dict[str, Step] = {s.name: s for s in (
             "gold.hashtag_rankings",
         ),
         description="daily stats → trend scores (vs a 7-day baseline, decayed), trending videos/hashtags, rankings",
-        done=("gold.video_trend_scores", "reelhouse.trends.gold.video_trend_scores.{date}"),
+        done="gold.video_trend_scores",
     ),
     Step(
         name="features",
@@ -147,7 +159,7 @@ STEPS: dict[str, Step] = {s.name: s for s in (
             "gold.hashtag_features",
         ),
         description="silver + gold stats → point-in-time user, video, creator and hashtag features (feature_time = ds + 1 day)",
-        done=("gold.user_features", "reelhouse.features.gold.user_features.{date}"),
+        done="gold.user_features",
     ),
     Step(
         name="training_examples",
@@ -156,7 +168,7 @@ STEPS: dict[str, Step] = {s.name: s for s in (
         upstream=("features",),
         outputs=("gold.training_examples", "ml.dataset_manifests"),
         description="impressions of ds → labels + features as of the impression time (point-in-time), manifest",
-        done=("gold.training_examples", "reelhouse.training_examples.{date}"),
+        done="gold.training_examples", done_app_table=False,
     ),
     Step(
         name="quality_gate",
@@ -216,13 +228,10 @@ def date_range(start: date, end: date) -> Iterator[date]:
 def step_done(lake: "Lake", step: str, day: date) -> bool:
     """True when ``step`` has committed its output for ``day``: the application transaction named
     by the step's ``done`` marker is in the table's Delta log. A step without a marker: False."""
-    marker = STEPS[step].done
-    if marker is None:
+    s = STEPS[step]
+    if s.done is None or not lake.exists(s.done):
         return False
-    table, app = marker
-    if not lake.exists(table):
-        return False
-    return lake.transaction_version(table, app.format(date=day.isoformat())) is not None
+    return lake.transaction_version(s.done, s.done_app_id(day)) is not None
 
 
 def check_order(lake: "Lake", landing_root: str, step: str, day: date, *, start_date: date | None = None) -> None:
@@ -339,7 +348,7 @@ def run_date(
     if any(s.kind == "spark" for s in chosen):
         spark = spark or get_spark(cfg)
     lake = Lake.from_config(cfg, spark)
-    version = int(run_version if run_version is not None else time.time() * 1000)
+    version = default_run_version(run_version)
     out: dict[str, Any] = {}
     with lake_lock(cfg.paths.lake, f"reelhouse run {run_for}", timeout_seconds=cfg.lake_lock_timeout_seconds, log=log):
         for n, step in enumerate(chosen):
@@ -354,63 +363,3 @@ def run_date(
                     log(f"[{run_for}] stopped by the quality gate: {', '.join(rest)} not run")
                 break
     return out
-
-
-def format_report(report: Any) -> str:
-    """One summary for a step report: ingest reports get the reconciliation figures, reports
-    with a ``summary()`` (gate verdict, publish) their own, others ``key=value`` pairs."""
-    if hasattr(report, "summary"):
-        return report.summary()
-    d = report.to_dict() if hasattr(report, "to_dict") else dict(report)
-    if "lines_read" in d:
-        if not d.get("files"):
-            return d.get("message", "no input")
-        reasons = ", ".join(f"{k} {v}" for k, v in sorted(d["quarantined_by_reason"].items()))
-        return (
-            f"{d['files']} files ({d['corrupt_files']} corrupt), {d['lines_read']:,} lines → kept {d['rows_kept']:,}, "
-            f"duplicates {d['duplicates_dropped']:,}, quarantined {d['rows_quarantined']:,}"
-            f"{' (' + reasons + ')' if reasons else ''}; event dates {','.join(d['event_dates'])}; "
-            f"{'balanced' if d['balanced'] else 'NOT BALANCED'}; {d['seconds']:.1f}s"
-        )
-    return ", ".join(f"{k}={v}" for k, v in d.items())
-
-
-def step_main(run: Callable[..., Any], name: str, argv: Sequence[str] | None = None) -> int:
-    """The ``spark-submit`` entry point shared by every step: ``--date YYYY-MM-DD [--run-version
-    N]``; builds the SparkSession and lake from configuration, runs ``run`` and prints its report
-    as JSON. Exit code 0, or 1 when the report says ``balanced: false``."""
-    import argparse
-    import json
-
-    from reelhouse.config import ConfigError, check_writable, get_config
-    from reelhouse.lake import Lake
-    from reelhouse.spark import get_spark
-
-    p = argparse.ArgumentParser(prog=name, description=f"reelhouse step {name}")
-    p.add_argument("--date", required=True, type=date.fromisoformat, help="the run's date, YYYY-MM-DD")
-    p.add_argument("--run-version", type=int, default=None, help="application transaction version (default: now, ms)")
-    args = p.parse_args(argv)
-    try:
-        cfg = get_config()
-        check_writable(cfg, "paths.lake")
-    except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
-        return 2
-    from reelhouse.lake.locks import RunLockError, lake_lock
-
-    spark = get_spark(cfg, app_name=f"reelhouse-{name}-{args.date}")
-    lake = Lake.from_config(cfg, spark)
-    try:
-        with lake_lock(cfg.paths.lake, f"{name} {args.date}", timeout_seconds=cfg.lake_lock_timeout_seconds,
-                       log=lambda m: print(m, file=sys.stderr, flush=True)):
-            check_order(lake, cfg.paths.landing, name, args.date, start_date=cfg.lake_start_date)
-            report = run(spark, lake, cfg, args.date, run_version=args.run_version)
-    except (OutOfOrderError, RunLockError) as exc:
-        print(f"{name} {args.date}: not run — {exc}", file=sys.stderr, flush=True)
-        return 75  # EX_TEMPFAIL: a retry can succeed
-    d = report.to_dict()
-    print(json.dumps(d, indent=2, default=str, ensure_ascii=False))
-    # the task log's last line: the step's one-line summary (stderr: stdout stays one JSON document;
-    # spark-submit's caller — Airflow's SparkSubmitHook — logs both streams in order)
-    print(f"[{name} {args.date}] {format_report(report)}", file=sys.stderr, flush=True)
-    return 1 if d.get("balanced") is False else 0

@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import pyarrow as pa
 
+from reelhouse.ml.training_examples import build, input_windows
+
 if TYPE_CHECKING:  # pragma: no cover
     from reelhouse.config import Config
     from reelhouse.lake import Lake
@@ -78,8 +80,6 @@ def record_manifest(lake: "Lake", config: "Config", ds: date, *, inputs: Mapping
                     dataset_version: int) -> dict[str, Any]:
     """Read back the committed partition (at ``dataset_version``), hash it and record the manifest
     (JSON file + a row of ``ml.dataset_manifests``). Returns the manifest with its ``path``."""
-    from spark_jobs.gold_training_examples import input_windows
-
     table = lake.read_arrow(DATASET, version=dataset_version, where={"ds": ds})
     build_id = f"{ds.isoformat()}-{uuid.uuid4().hex[:12]}"
     created = datetime.now(timezone.utc)
@@ -145,7 +145,6 @@ def rebuild(spark: Any, lake: "Lake", config: "Config", manifest: Mapping[str, A
     manifest's) and compare content hashes. Returns ``{"rows", "content_sha256", "matches", "table"}``
     (the rebuilt Arrow table); nothing is written."""
     from reelhouse.config import TrainingConfig
-    from spark_jobs.gold_training_examples import build
 
     cfgd = manifest["config"]
     cfg = replace(

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from reelhouse.lake.catalog import get_table, spark_schema
-from spark_jobs import gold_daily_stats as g
+from reelhouse.gold import daily_stats as g
 
 D = dt.date(2024, 6, 1)
 T = dt.datetime(2024, 6, 1, 12)

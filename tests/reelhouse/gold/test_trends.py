@@ -10,7 +10,7 @@ import math
 import pytest
 
 from reelhouse.config import load_config
-from spark_jobs import gold_trends as gt
+from reelhouse.gold import trends as gt
 
 START = dt.date(2024, 6, 1)
 P = load_config("test").trends  # k = 10, φ = 0.04, min_z = 3, min_lift = 0.5, support 3 / 0.5 % / +40, half-life 1 day

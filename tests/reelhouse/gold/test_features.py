@@ -8,7 +8,8 @@ import datetime as dt
 import pytest
 
 from reelhouse.lake.catalog import get_table, spark_schema
-from spark_jobs import gold_features as g
+from reelhouse.gold import features as g
+from reelhouse.pipeline import STEPS
 
 D = dt.date(2024, 6, 10)
 FT = dt.datetime(2024, 6, 11, tzinfo=dt.timezone.utc)
@@ -184,7 +185,7 @@ def test_outputs_match_the_catalog(spark):
         "gold.creator_features": g.creator_features(empty("gold.video_daily_stats"), empty("silver.videos"), D),
         "gold.hashtag_features": g.hashtag_features(empty("gold.hashtag_daily_stats"), empty("gold.hashtag_trend_scores"), empty("gold.hashtag_rankings"), D),
     }
-    assert set(outs) == set(g.OUTPUTS)
+    assert set(outs) == set(STEPS["features"].outputs)
     for name, df in outs.items():
         assert sorted(df.columns) == sorted(get_table(name).column_names), name
         lake._conform(df, get_table(name))  # raises on a type the catalog does not allow
