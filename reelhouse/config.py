@@ -73,7 +73,7 @@ class IngestConfig:
 
 @dataclass(frozen=True)
 class TrendsConfig:
-    """Trend-score parameters (see README "Trend score" and ``spark_jobs/gold_trends.py``).
+    """Trend-score parameters (see README "Trend score" and ``reelhouse/gold/trends.py``).
 
     ``baseline_days``: trailing days averaged into the expectation; ``pseudo_count``: smoothing
     k (users); ``overdispersion``: φ of the negative-binomial variance ``e + φ·e²``; ``min_z`` /
@@ -132,7 +132,7 @@ class QualityConfig:
 
 @dataclass(frozen=True)
 class FeaturesConfig:
-    """Feature parameters (``spark_jobs/gold_features.py``).
+    """Feature parameters (``reelhouse/gold/features.py``).
 
     ``swipe_away_ratio``: a play shorter than this share of the duration (0..1) is a swipe-away
     and lowers interest; ``watch_ratio_cap``: watch ratios (loops included) are capped at this
@@ -148,7 +148,7 @@ class FeaturesConfig:
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """Training-dataset parameters (``spark_jobs/gold_training_examples.py``).
+    """Training-dataset parameters (``reelhouse/ml/training_examples.py``).
 
     ``label_window_seconds``: events of the same user and video up to this long after an
     impression (and before the next impression of that pair) are its outcome; ``long_view_ms``:
