@@ -34,8 +34,9 @@ def test_steps_form_one_ordered_graph_over_catalog_tables():
         assert set(step.outputs) <= set(TABLES), step.name
         if step.kind == "spark":
             assert Path(step.application).is_file() and step.entry.startswith("spark_jobs.")
-            assert step.done is not None and step.done[0] in step.outputs and "{date}" in step.done[1]
+            assert step.done in step.outputs and step.done_app_id(START).endswith(".2024-06-01")
         else:
+            assert step.done is None and step.done_app_id(START) is None
             with pytest.raises(ValueError, match="runs in-process"):
                 step.application
         assert callable(step.runner())
