@@ -46,22 +46,43 @@ use the log's min/max at all, so it is exact on tables written before; :meth:`La
 (``reelhouse lake repair-stats``) rewrites unsafe statistics of such tables for every other reader.
 """
 
-from reelhouse.lake.checks import PartitionSpec, WriteMode
-from reelhouse.lake.engines import CommitResult, DeltaRsBridgeEngine, DeltaSparkEngine, StorageEngine
-from reelhouse.lake.errors import LakeError, LakeWriteError
-from reelhouse.lake.facade import Lake, tables_in
-from reelhouse.lake.staging import StagedWrite
+from __future__ import annotations
 
-__all__ = [
-    "CommitResult",
-    "DeltaRsBridgeEngine",
-    "DeltaSparkEngine",
-    "Lake",
-    "LakeError",
-    "LakeWriteError",
-    "PartitionSpec",
-    "StagedWrite",
-    "StorageEngine",
-    "WriteMode",
-    "tables_in",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from reelhouse.lake.checks import PartitionSpec, WriteMode
+    from reelhouse.lake.engines import CommitResult, DeltaRsBridgeEngine, DeltaSparkEngine, StorageEngine
+    from reelhouse.lake.errors import LakeError, LakeWriteError
+    from reelhouse.lake.facade import Lake, tables_in
+    from reelhouse.lake.staging import StagedWrite
+
+#: Public name → the module defining it. Imported on first use, so that importing a light module
+#: of the package (``reelhouse.lake.catalog`` for table names and :func:`~reelhouse.lake.catalog.table_path`,
+#: as Airflow DAG files do at parse time) does not load delta-rs.
+_EXPORTS = {
+    "CommitResult": "reelhouse.lake.engines",
+    "DeltaRsBridgeEngine": "reelhouse.lake.engines",
+    "DeltaSparkEngine": "reelhouse.lake.engines",
+    "Lake": "reelhouse.lake.facade",
+    "LakeError": "reelhouse.lake.errors",
+    "LakeWriteError": "reelhouse.lake.errors",
+    "PartitionSpec": "reelhouse.lake.checks",
+    "StagedWrite": "reelhouse.lake.staging",
+    "StorageEngine": "reelhouse.lake.engines",
+    "WriteMode": "reelhouse.lake.checks",
+    "tables_in": "reelhouse.lake.facade",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """The public names of :data:`__all__`, from their modules (PEP 562)."""
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'reelhouse.lake' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

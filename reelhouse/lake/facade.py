@@ -50,12 +50,16 @@ class Lake:
 
     ``root``: local path (or URI for the delta-spark engine); ``engine``: the storage engine class
     (:class:`~reelhouse.lake.engines.DeltaRsBridgeEngine` by default; :meth:`from_config` picks it
-    from ``lake.engine``); ``spark``: the SparkSession to use for Spark reads and writes (created
-    from config on first use when omitted).
+    from ``lake.engine``), instantiated once here; ``spark``: the SparkSession to use for Spark
+    reads and writes (created from config on first use when omitted). Raises ``TypeError`` when
+    ``engine`` is not a :class:`~reelhouse.lake.engines.StorageEngine` class (an engine *name*
+    goes through :meth:`from_config`).
     """
 
     def __init__(self, root: str, *, engine: type[StorageEngine] = DeltaRsBridgeEngine,
                  spark: "SparkSession | None" = None):
+        if not (isinstance(engine, type) and issubclass(engine, StorageEngine)):
+            raise TypeError(f"engine must be a StorageEngine class, got {engine!r} (engine names: Lake.from_config)")
         self.root = root.rstrip("/")
         self._spark = spark
         self.engine: StorageEngine = engine(lambda: self.spark)

@@ -51,6 +51,8 @@ def test_engine_is_chosen_once_from_config(tmp_path, monkeypatch):
     assert spark_lake._spark is None  # no SparkSession (no JVM) to build the lake
     assert spark_lake.root == str(tmp_path / "lake")
     assert type(Lake(str(tmp_path)).engine) is DeltaRsBridgeEngine  # the default
+    with pytest.raises(TypeError, match="StorageEngine class"):
+        Lake(str(tmp_path), engine="delta-spark")  # type: ignore[arg-type]
     with pytest.raises(LakeError, match=r"unknown lake engine 'hive'.*\['delta-rs', 'delta-spark'\]"):
         Lake.from_config(dataclasses.replace(cfg, lake_engine="hive"))  # type: ignore[arg-type]
 
