@@ -147,7 +147,7 @@ def timed_gold_step(spark, cfg, d: date, step: str, lake_cls, monitor: CpuMonito
     from reelhouse.pipeline import STEPS
 
     timer = PhaseTimer()
-    lake = lake_cls(cfg.paths.lake, engine=cfg.lake_engine, spark=spark)
+    lake = lake_cls.from_config(cfg, spark)
     lake.timer = timer
     s0 = monitor.snapshot()
     t0 = time.perf_counter()

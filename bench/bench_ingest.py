@@ -158,7 +158,7 @@ def bench_ingest(spark, root: Path, landing: Path, summary) -> dict[str, Any]:
     cfg = lake_config(root, landing)
 
     timer = PhaseTimer()
-    lake = Lake(cfg.paths.lake, engine="delta-rs", spark=spark)
+    lake = Lake(cfg.paths.lake, spark=spark)  # the delta-rs engine (the default)
     with timed_landing_listing(timer):
         t0 = time.perf_counter()
         report = run(spark, lake, cfg, BENCH_DATE)

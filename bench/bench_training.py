@@ -706,7 +706,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = lake_config(tmp_root)
         spark, startup = start_spark(cfg, "reelhouse-bench-training")
-        lake = timed_lake_class()(cfg.paths.lake, engine=cfg.lake_engine, spark=spark)
+        lake = timed_lake_class().from_config(cfg, spark)
         lake.timer = PhaseTimer()
         print(f"synthesizing inputs for {fmt_int(n)} + {fmt_int(n_valid)} impressions ...", flush=True)
         t0 = time.perf_counter()

@@ -197,11 +197,12 @@ SPARK_STEPS: tuple[str, ...] = tuple(n for n, s in STEPS.items() if s.kind == "s
 def asset_uri(table: str, lake_root: str) -> str:
     """The Airflow Asset URI of a catalog table: its location (``file://`` for a local lake root,
     the root's own scheme otherwise), e.g. ``file:///data/lake/silver/events``."""
-    layer, name = table.split(".", 1)
+    from reelhouse.lake.catalog import table_path
+
     root = lake_root.rstrip("/")
     if "://" not in root:
         root = "file://" + (root if root.startswith("/") else "/" + root)
-    return f"{root}/{layer}/{name}"
+    return table_path(root, table)
 
 
 def resolve_steps(names: Sequence[str] | None) -> list[Step]:

@@ -1,9 +1,9 @@
 """The table catalog: every Delta table reelhouse writes, with its schema, partitioning and purpose.
 
 A table is named ``<layer>.<name>`` (``bronze.events``, ``silver.events``, ``gold.…``, ``ops.…``) and
-lives at ``<lake root>/<layer>/<name>``. Schemas are declared once here, as Arrow types, and turned
-into Spark types by :func:`spark_schema`; the lake module creates tables from them and refuses
-writes that do not match.
+lives at ``<lake root>/<layer>/<name>`` (:func:`table_path`). Schemas are declared once here, as
+Arrow types, and turned into Spark types by :func:`spark_schema`; the lake module creates tables
+from them and refuses writes that do not match.
 
 Types: ``timestamp`` is Delta ``timestamp`` (INT64 microseconds, UTC-adjusted); ``date`` is a
 calendar date in UTC; every ``*_ms`` column is a duration in milliseconds.
@@ -53,16 +53,13 @@ class TableSpec:
 
     @property
     def layer(self) -> str:
-        return self.name.split(".", 1)[0]
+        """The layer part of ``name`` (``silver`` for ``silver.events``)."""
+        return split_name(self.name)[0]
 
     @property
     def table(self) -> str:
-        return self.name.split(".", 1)[1]
-
-    @property
-    def relative_path(self) -> str:
-        """Path of the table below the lake root, e.g. ``silver/events``."""
-        return f"{self.layer}/{self.table}"
+        """The table part of ``name`` (``events`` for ``silver.events``)."""
+        return split_name(self.name)[1]
 
     @property
     def column_names(self) -> list[str]:
@@ -71,6 +68,28 @@ class TableSpec:
     def arrow_schema(self) -> pa.Schema:
         """The Arrow schema (column order as declared)."""
         return pa.schema([pa.field(c.name, c.type, c.nullable) for c in self.columns])
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """``(layer, table)`` of a ``layer.table`` name (split at the first dot). Raises
+    ``ValueError`` when either part is empty."""
+    layer, dot, table = name.partition(".")
+    if not (layer and dot and table):
+        raise ValueError(f"a table name is 'layer.table', got {name!r}")
+    return layer, table
+
+
+def table_path(root: str, name: str) -> str:
+    """Where table ``name`` (``layer.table``) lives under lake root ``root`` (a local path or a
+    URI): ``<root>/<layer>/<table>``, trailing slashes of ``root`` dropped, e.g.
+    ``table_path("/data/lake/", "silver.events") == "/data/lake/silver/events"``.
+
+    The one place a table's location is built (the lake, Airflow asset URIs, Feast sources).
+    The name need not be in :data:`TABLES` (Airflow assets such as ``ops.gate_passed`` are not
+    tables); raises ``ValueError`` when it is not of the form ``layer.table``.
+    """
+    layer, table = split_name(name)
+    return f"{root.rstrip('/')}/{layer}/{table}"
 
 
 def _c(name: str, typ: pa.DataType, desc: str, nullable: bool = True) -> Column:

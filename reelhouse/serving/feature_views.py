@@ -100,20 +100,21 @@ def build(lake_root: str, *, ttl_days: Mapping[str, float]) -> list[Any]:
     from feast import Entity, FeatureService, FeatureView, Field, FileSource, ValueType
     from feast.data_format import DeltaFormat
 
+    from reelhouse.lake.catalog import split_name, table_path
+
     missing = [v for v in VIEWS if v not in ttl_days]
     if missing:
         raise KeyError(f"online_store.ttl_days has no TTL for feature view(s) {missing}")
-    root = lake_root.rstrip("/")
     entities = {
         name: Entity(name=name, join_keys=[key], value_type=ValueType.STRING, description=desc)
         for name, (key, desc) in ENTITIES.items()
     }
     views = {}
     for spec in VIEWS.values():
-        layer, table = spec.table.split(".", 1)
+        layer, table = split_name(spec.table)
         source = FileSource(
             name=f"{layer}_{table}",
-            path=f"{root}/{layer}/{table}",
+            path=table_path(lake_root, spec.table),
             timestamp_field="feature_time",
             file_format=DeltaFormat(),
             description=f"Delta table {spec.table}",

@@ -171,9 +171,8 @@ def test_hashtag_features(spark):
 
 def test_outputs_match_the_catalog(spark):
     """Every transform's output has exactly the catalog's columns (the lake refuses anything else)."""
-    from reelhouse.lake import Lake
+    from reelhouse.lake.checks import conform_dataframe
 
-    lake = Lake("/nonexistent")
     ev = events_df(spark, EVENTS)
     act = g.user_daily_activity(ev, D, completion_threshold=0.9, swipe_away_ratio=0.2, watch_ratio_cap=5.0)
     empty = lambda n: spark.createDataFrame([], spark_schema(get_table(n)))  # noqa: E731
@@ -188,4 +187,4 @@ def test_outputs_match_the_catalog(spark):
     assert set(outs) == set(STEPS["features"].outputs)
     for name, df in outs.items():
         assert sorted(df.columns) == sorted(get_table(name).column_names), name
-        lake._conform(df, get_table(name))  # raises on a type the catalog does not allow
+        conform_dataframe(df, get_table(name))  # raises on a type the catalog does not allow

@@ -25,7 +25,7 @@ import pytest
 from deltalake import DeltaTable
 
 from reelhouse.lake.catalog import TABLES, get_table, spark_schema
-from reelhouse.lake import STATS_STRING_PREFIX, _string_max, _string_min, _timestamp_stat, file_stats
+from reelhouse.lake.stats import STATS_STRING_PREFIX, _string_max, _string_min, _timestamp_stat, file_stats
 
 UTC = dt.timezone.utc
 EVENTS = "silver.events"
@@ -447,7 +447,7 @@ def test_tables_with_old_statistics_read_correctly_and_repair(lake, spark, confi
     Lake.arrow_dataset are exact anyway; delta-rs' own dataset drops rows until
     ``reelhouse lake repair-stats`` rewrites the log (dataChange=false, same rows, old versions
     still readable); a second repair finds nothing."""
-    import reelhouse.lake as lake_mod
+    import reelhouse.lake.stats as lake_mod
     from reelhouse.cli import main
 
     with monkeypatch.context() as mp:

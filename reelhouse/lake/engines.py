@@ -1,0 +1,360 @@
+"""Storage engines: how the lake's Delta tables are read and written.
+
+One interface, :class:`StorageEngine`, and one class per engine; :class:`reelhouse.lake.Lake`
+holds one engine, chosen once from ``lake.engine`` in ``conf/`` by :meth:`Lake.from_config`
+(:data:`ENGINES` maps the names to the classes).
+
+:class:`DeltaRsBridgeEngine` (``delta-rs``, default)
+    Spark executors (or Python workers with pyarrow) write Parquet into a staging folder inside
+    the table directory (:mod:`reelhouse.lake.staging`); the driver moves the files into the
+    standard partition layout (``<table>/<col>=<value>/part-….parquet``), reads each file's footer
+    for Delta statistics (:func:`reelhouse.lake.stats.file_stats`), and commits add/remove actions
+    through ``deltalake.DeltaTable.create_write_transaction``. This is the shape of delta-spark's
+    own commit protocol (executors write, the driver commits) without the Delta JVM jars, which
+    come from Maven and cannot be fetched in locked-down installs. Reads take the snapshot's file
+    list from delta-rs and hand it to Spark. Merges run in delta-rs over an Arrow source.
+:class:`DeltaSparkEngine` (``delta-spark``)
+    Plain ``format("delta")`` reads and writes with ``replaceWhere``, ``txnAppId``/``txnVersion``
+    and ``DeltaTable.merge``, for clusters that have the Delta jars on the classpath.
+
+Engines do only the engine-specific part of an operation: :class:`~reelhouse.lake.Lake` has
+already resolved the table (catalog spec, path), checked the write options, conformed the data to
+the catalog schema, created the table when missing and skipped an already committed application
+transaction (:mod:`reelhouse.lake.checks`).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Sequence
+
+import pyarrow as pa
+from deltalake import DeltaTable
+from deltalake.exceptions import TableNotFoundError
+from deltalake.transaction import AddAction, CommitProperties, Transaction
+
+from reelhouse.lake import staging, stats
+from reelhouse.lake.catalog import TableSpec, spark_schema
+from reelhouse.lake.checks import (
+    PartitionFilters,
+    PartitionSpec,
+    WriteMode,
+    already_committed,
+    check_partition_scope,
+    check_unique_keys,
+    conform_dataframe,
+    iso,
+    partition_filters,
+)
+from reelhouse.lake.errors import LakeError
+from reelhouse.lake.staging import StagedWrite
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import DataFrame, SparkSession
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    """Outcome of one write.
+
+    ``version``: table version after the write (the unchanged current version when skipped);
+    ``skipped``: True when the application transaction was already committed (idempotent retry);
+    ``files_added`` / ``rows_added``: what this commit added; ``partitions``: the partition values
+    written, as dicts of column → ISO string.
+    """
+
+    table: str
+    version: int
+    skipped: bool
+    files_added: int = 0
+    rows_added: int = 0
+    partitions: list[dict[str, str]] = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------- the Delta log (delta-rs)
+def table_exists(path: str) -> bool:
+    """True when ``path`` holds a Delta log."""
+    return DeltaTable.is_deltatable(path)
+
+
+def table_version(path: str) -> int | None:
+    """Current version of the Delta table at ``path``, or None when there is none."""
+    return DeltaTable(path).version() if table_exists(path) else None
+
+
+def open_table(path: str, name: str, *, version: int | None = None,
+               timestamp: datetime | str | None = None) -> DeltaTable:
+    """The delta-rs handle of table ``name`` at ``path``, optionally at a version or a timestamp
+    (UTC). Raises :class:`LakeError` when the table has not been written yet and ``ValueError``
+    when both ``version`` and ``timestamp`` are given."""
+    try:
+        dt = DeltaTable(path, version=version) if version is not None else DeltaTable(path)
+    except TableNotFoundError as exc:
+        raise LakeError(f"table {name} does not exist yet at {path}") from exc
+    if timestamp is not None:
+        if version is not None:
+            raise ValueError("give version or timestamp, not both")
+        dt.load_as_version(timestamp)
+    return dt
+
+
+def _merge_predicate(on: Sequence[str]) -> str:
+    """``t.k1 = s.k1 AND …``: target ``t`` and source ``s`` match on every ``on`` column."""
+    return " AND ".join(f"t.{k} = s.{k}" for k in on)
+
+
+class _AlreadyCommitted(Exception):
+    pass
+
+
+# ----------------------------------------------------------------------------- the interface
+class StorageEngine(ABC):
+    """How one storage engine reads and writes the catalog's Delta tables.
+
+    ``spark``: a zero-argument callable returning the SparkSession (called only when an operation
+    needs Spark, so an engine is built without starting a JVM). Every method gets the table's
+    catalog entry ``spec`` and its ``path`` (:func:`reelhouse.lake.catalog.table_path`).
+    """
+
+    #: The ``lake.engine`` value that selects this engine.
+    name: ClassVar[str]
+
+    def __init__(self, spark: Callable[[], "SparkSession"]) -> None:
+        self._spark = spark
+
+    @property
+    def spark(self) -> "SparkSession":
+        """The SparkSession (created on first use by the provider given at construction)."""
+        return self._spark()
+
+    @abstractmethod
+    def read(self, spec: TableSpec, path: str, *, version: int | None, timestamp: datetime | str | None,
+             where: PartitionSpec | None) -> "DataFrame":
+        """The table (optionally at ``version`` or ``timestamp``, pruned to the ``where``
+        partitions) as a Spark DataFrame with the catalog's columns in catalog order. A table that
+        does not exist yet reads as an empty DataFrame of the catalog schema (the delta-rs bridge
+        raises :class:`LakeError` when it is asked for a version or a timestamp of it). Raises
+        ``ValueError`` for a ``where`` column that is not a partition column."""
+
+    @abstractmethod
+    def write(self, df: "DataFrame", spec: TableSpec, path: str, *, mode: WriteMode,
+              filters: PartitionFilters | None, app_id: str | None, app_version: int | None,
+              metadata: Mapping[str, Any] | None) -> CommitResult:
+        """Write a conformed DataFrame to the existing table in one Delta commit. ``filters``:
+        the partitions replaced (``mode="overwrite_partitions"``), else None; ``app_id`` /
+        ``app_version``: application transaction recorded with the commit (both or neither);
+        ``metadata``: extra commit info. Raises :class:`reelhouse.lake.LakeWriteError` (or the
+        engine's own error) for data the checks refuse; nothing is committed then."""
+
+    @abstractmethod
+    def commit_staged(self, staged: StagedWrite, spec: TableSpec, path: str, *, files: Sequence[str] | None,
+                      mode: WriteMode, filters: PartitionFilters | None, app_id: str | None,
+                      app_version: int | None, metadata: Mapping[str, Any] | None) -> CommitResult:
+        """Commit the Parquet files of a staging folder (``files``: relative to it; None: every
+        Parquet file in it) as :meth:`write` commits a DataFrame. The staging folder is removed
+        afterwards, committed or not."""
+
+    @abstractmethod
+    def merge(self, source: "DataFrame | pa.Table", spec: TableSpec, path: str, *, on: Sequence[str],
+              update_when: str | None, app_id: str | None, app_version: int | None) -> CommitResult:
+        """Merge-upsert ``source`` (a conformed Spark DataFrame, or an Arrow table with exactly
+        the catalog's columns) into the existing table: rows matching on ``on`` are updated where
+        ``update_when`` (SQL over aliases ``s`` and ``t``) holds, others inserted."""
+
+
+# ----------------------------------------------------------------------------- delta-rs bridge
+class DeltaRsBridgeEngine(StorageEngine):
+    """``delta-rs``: Spark (or pyarrow) writes Parquet into a staging folder, delta-rs commits it
+    (see the module docstring). Checks partition scope (each file's partition folder) and
+    nullability (each file's footer) before committing, and the application transaction again
+    just before the commit (a concurrent retry that committed meanwhile makes this one a no-op)."""
+
+    name = "delta-rs"
+
+    def read(self, spec: TableSpec, path: str, *, version: int | None, timestamp: datetime | str | None,
+             where: PartitionSpec | None) -> "DataFrame":
+        schema = spark_schema(spec)
+        if not table_exists(path):
+            if version is not None or timestamp is not None:
+                raise LakeError(f"table {spec.name} does not exist yet")
+            return self.spark.createDataFrame([], schema)
+        dt = open_table(path, spec.name, version=version, timestamp=timestamp)
+        files = dt.file_uris(partition_filters(spec, where))
+        if not files:
+            return self.spark.createDataFrame([], schema)
+        df = self.spark.read.schema(schema).option("basePath", path).parquet(*files)
+        return df.select(spec.column_names)
+
+    def write(self, df: "DataFrame", spec: TableSpec, path: str, *, mode: WriteMode,
+              filters: PartitionFilters | None, app_id: str | None, app_version: int | None,
+              metadata: Mapping[str, Any] | None) -> CommitResult:
+        staged = staging.create(path, spec.name)
+        writer = df.write.mode("overwrite").option("compression", "snappy")  # our own, empty folder
+        if spec.partition_by:
+            writer = writer.partitionBy(*spec.partition_by)
+        try:
+            writer.parquet(staged.path)
+        except BaseException:
+            staging.discard(staged)
+            raise
+        return self.commit_staged(staged, spec, path, files=None, mode=mode, filters=filters, app_id=app_id,
+                                  app_version=app_version, metadata=metadata)
+
+    def commit_staged(self, staged: StagedWrite, spec: TableSpec, path: str, *, files: Sequence[str] | None,
+                      mode: WriteMode, filters: PartitionFilters | None, app_id: str | None,
+                      app_version: int | None, metadata: Mapping[str, Any] | None) -> CommitResult:
+        staging_path, write_id = staged.path, staged.write_id
+        moved: list[str] = []
+        try:
+            staged_files = list(files) if files is not None else staging.parquet_files(staging_path)
+            actions: list[AddAction] = []
+            parts: dict[tuple, dict[str, str]] = {}
+            rows = 0
+            now_ms = int(time.time() * 1000)
+            for rel in sorted(staged_files):
+                rel_dir = os.path.dirname(rel)
+                pv = staging.partition_values(rel_dir)
+                pv = {c: pv.get(c) for c in spec.partition_by}
+                check_partition_scope(spec, filters, pv)
+                src = os.path.join(staging_path, rel)
+                n, file_stats = stats.file_stats(src, spec)  # raises on nulls in a non-nullable column
+                if n == 0:
+                    continue
+                base, ext = os.path.basename(rel).split(".", 1)
+                dest_rel = f"{rel_dir}/{base}-{write_id[:12]}.{ext}" if rel_dir else f"{base}-{write_id[:12]}.{ext}"
+                dest = os.path.join(path, dest_rel)
+                os.makedirs(os.path.dirname(dest), exist_ok=True)
+                os.replace(src, dest)
+                moved.append(dest)
+                rows += n
+                parts[tuple(sorted(pv.items()))] = {k: v for k, v in pv.items() if v is not None}
+                actions.append(AddAction(dest_rel, os.path.getsize(dest), pv, now_ms, True, file_stats))
+            dt = DeltaTable(path)
+            if app_id is not None and already_committed(dt.transaction_version(app_id), app_version):
+                raise _AlreadyCommitted()
+            if not actions and mode == "append":
+                return CommitResult(spec.name, dt.version(), skipped=False)
+            info = {"reelhouse.write_id": write_id, "reelhouse.mode": mode}
+            info.update({f"reelhouse.{k}": v for k, v in (metadata or {}).items()})
+            props = CommitProperties(
+                custom_metadata=info,
+                app_transactions=[Transaction(app_id, app_version)] if app_id is not None else None,
+            )
+            dt.create_write_transaction(
+                actions,
+                mode="append" if mode == "append" else "overwrite",
+                schema=spec.arrow_schema(),
+                partition_by=list(spec.partition_by) or None,
+                partition_filters=filters,
+                commit_properties=props,
+            )
+            moved.clear()  # committed: the files belong to the table now
+            version = DeltaTable(path).version()
+            return CommitResult(spec.name, version, False, len(actions), rows, list(parts.values()))
+        except _AlreadyCommitted:
+            return CommitResult(spec.name, DeltaTable(path).version(), skipped=True)
+        finally:
+            for p in moved:  # uncommitted: never leave data files behind
+                try:
+                    os.remove(p)
+                except OSError:
+                    pass
+            staging.discard(staged)
+
+    def merge(self, source: "DataFrame | pa.Table", spec: TableSpec, path: str, *, on: Sequence[str],
+              update_when: str | None, app_id: str | None, app_version: int | None) -> CommitResult:
+        table = (source.select(spec.column_names) if isinstance(source, pa.Table) else source.toArrow()).cast(
+            spec.arrow_schema())
+        if table.num_rows == 0:
+            return CommitResult(spec.name, table_version(path) or 0, skipped=False)
+        check_unique_keys(table, spec, on)
+        dt = DeltaTable(path)
+        props = CommitProperties(
+            custom_metadata={"reelhouse.mode": "merge"},
+            app_transactions=[Transaction(app_id, app_version)] if app_id is not None else None,
+        )
+        (
+            dt.merge(table, _merge_predicate(on), source_alias="s", target_alias="t", commit_properties=props)
+            .when_matched_update_all(predicate=update_when)
+            .when_not_matched_insert_all()
+            .execute()
+        )
+        return CommitResult(spec.name, DeltaTable(path).version(), False, rows_added=table.num_rows)
+
+
+# ----------------------------------------------------------------------------- delta-spark
+class DeltaSparkEngine(StorageEngine):
+    """``delta-spark``: ``format("delta")`` with ``replaceWhere``, ``txnAppId``/``txnVersion`` and
+    ``DeltaTable.merge``; needs the Delta jars on Spark's classpath. Partition scope, nullability
+    and merge-key uniqueness are enforced by Delta's writer (its own exceptions)."""
+
+    name = "delta-spark"
+
+    def read(self, spec: TableSpec, path: str, *, version: int | None, timestamp: datetime | str | None,
+             where: PartitionSpec | None) -> "DataFrame":
+        reader = self.spark.read.format("delta")
+        if version is not None:
+            reader = reader.option("versionAsOf", version)
+        if timestamp is not None:
+            reader = reader.option("timestampAsOf", iso(timestamp))
+        if not table_exists(path):
+            return self.spark.createDataFrame([], spark_schema(spec))
+        df = reader.load(path)
+        for col, op, val in partition_filters(spec, where) or []:
+            df = df.where(df[col].isin(list(val)) if op == "in" else df[col] == val)
+        return df.select(spec.column_names)
+
+    def write(self, df: "DataFrame", spec: TableSpec, path: str, *, mode: WriteMode,
+              filters: PartitionFilters | None, app_id: str | None, app_version: int | None,
+              metadata: Mapping[str, Any] | None) -> CommitResult:
+        writer = df.write.format("delta").mode("append" if mode == "append" else "overwrite")
+        if spec.partition_by:
+            writer = writer.partitionBy(*spec.partition_by)
+        if filters:
+            clauses = []
+            for col, op, val in filters:
+                vals = val if op == "in" else [val]
+                clauses.append(f"{col} IN ({', '.join(repr(v) for v in vals)})")
+            writer = writer.option("replaceWhere", " AND ".join(clauses))
+        if app_id is not None:
+            writer = writer.option("txnAppId", app_id).option("txnVersion", app_version)
+        before = table_version(path)
+        writer.save(path)
+        after = table_version(path) or 0
+        return CommitResult(spec.name, after, skipped=before == after)
+
+    def commit_staged(self, staged: StagedWrite, spec: TableSpec, path: str, *, files: Sequence[str] | None,
+                      mode: WriteMode, filters: PartitionFilters | None, app_id: str | None,
+                      app_version: int | None, metadata: Mapping[str, Any] | None) -> CommitResult:
+        try:
+            rels = files if files is not None else staging.parquet_files(staged.path)
+            paths = [f"{staged.path}/{f}" for f in rels]
+            if not paths:
+                df = self.spark.createDataFrame([], spark_schema(spec))
+            else:
+                df = self.spark.read.option("basePath", staged.path).parquet(*paths)
+            df = conform_dataframe(df, spec)
+            return self.write(df, spec, path, mode=mode, filters=filters, app_id=app_id, app_version=app_version,
+                              metadata=metadata)
+        finally:
+            staging.discard(staged)
+
+    def merge(self, source: "DataFrame | pa.Table", spec: TableSpec, path: str, *, on: Sequence[str],
+              update_when: str | None, app_id: str | None, app_version: int | None) -> CommitResult:
+        from delta.tables import DeltaTable as SparkDeltaTable  # type: ignore[import-not-found]
+
+        df = source
+        if isinstance(df, pa.Table):
+            df = conform_dataframe(self.spark.createDataFrame(df.select(spec.column_names)), spec)
+        m = SparkDeltaTable.forPath(self.spark, path).alias("t").merge(df.alias("s"), _merge_predicate(on))
+        m = m.whenMatchedUpdateAll(condition=update_when).whenNotMatchedInsertAll()
+        m.execute()
+        return CommitResult(spec.name, table_version(path) or 0, skipped=False)
+
+
+#: ``lake.engine`` value → engine class.
+ENGINES: Mapping[str, type[StorageEngine]] = {e.name: e for e in (DeltaRsBridgeEngine, DeltaSparkEngine)}
