@@ -33,12 +33,9 @@ import socket
 import threading
 import time
 from contextlib import contextmanager
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
-
-if TYPE_CHECKING:  # pragma: no cover
-    from reelhouse.lake import Lake
+from typing import Callable, Iterator
 
 LOCK_DIR = "_locks"
 LOCK_FILE = "run.lock"
