@@ -53,6 +53,7 @@ def _steps(s: str) -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``reelhouse`` argument parser (every subcommand; see the module docstring)."""
     p = argparse.ArgumentParser(prog="reelhouse", description="reelhouse: nightly lakehouse batch platform")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -253,6 +254,7 @@ _WRITES_LANDING = frozenset({"generate", "import", "demo"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one ``reelhouse`` command; returns the exit code (module docstring: 0, 1, 2, 3, 4, 75)."""
     args = build_parser().parse_args(argv)
     from reelhouse.config import ConfigError, check_writable, get_config
 

@@ -210,10 +210,12 @@ class Config:
 
     @property
     def lake_root(self) -> str:
+        """``paths.lake``: the root of every Delta table (a local path or a URI)."""
         return self.paths.lake
 
     @property
     def landing_root(self) -> str:
+        """``paths.landing``: the landing zone root."""
         return self.paths.landing
 
 

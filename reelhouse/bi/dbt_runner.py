@@ -196,6 +196,7 @@ class DbtResult:
         return [n for n in self.nodes if n["status"] in ("error", "fail", "runtime error")]
 
     def summary(self) -> str:
+        """One line: the dbt command, OK/FAILED, seconds and result counts by status."""
         counts: dict[str, int] = {}
         for n in self.nodes:
             counts[n["status"]] = counts.get(n["status"], 0) + 1

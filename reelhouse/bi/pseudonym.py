@@ -26,6 +26,7 @@ class Plugin(BasePlugin):
     ``key_file_env`` (default ``REELHOUSE_PSEUDONYM_KEY_FILE``): the variable naming a key file."""
 
     def initialize(self, config: dict[str, Any]) -> None:
+        """dbt-duckdb hook: read the plugin config (``key_env``, ``key_file_env``: names of the variables holding the key or a file with it)."""
         self.key_env = str(config.get("key_env", "REELHOUSE_PSEUDONYM_KEY"))
         self.key_file_env = str(config.get("key_file_env", "REELHOUSE_PSEUDONYM_KEY_FILE"))
 
@@ -44,7 +45,9 @@ class Plugin(BasePlugin):
             conn.execute(f"SET VARIABLE {VARIABLE} = '" + key.replace("'", "''") + "'")
 
     def configure_connection(self, conn) -> None:
+        """dbt-duckdb hook: set the key variable on every new connection."""
         self._set(conn)
 
     def configure_cursor(self, cursor) -> None:
+        """dbt-duckdb hook: set the key variable on every cursor (DuckDB variables are per connection)."""
         self._set(cursor)

@@ -63,6 +63,7 @@ class TableSpec:
 
     @property
     def column_names(self) -> list[str]:
+        """Column names in catalog order."""
         return [c.name for c in self.columns]
 
     def arrow_schema(self) -> pa.Schema:

@@ -73,6 +73,7 @@ def _stats(table: pa.Table) -> dict[str, Any]:
 
 
 def manifest_dir(lake_root: str, ds: date) -> Path:
+    """Folder of the manifests of partition ``ds``: ``<lake>/_manifests/gold.training_examples/ds=YYYY-MM-DD``."""
     return Path(lake_root) / "_manifests" / DATASET / f"ds={ds.isoformat()}"
 
 

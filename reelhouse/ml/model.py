@@ -220,6 +220,7 @@ class RetrainResult:
     manifests: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
+        """Human-readable report: the decision with its reason, then the metrics table (AUC, NDCG@10 per model and cohort)."""
         lines = [f"retrain → {MODEL_NAME} v{self.version} (run {self.run_id}); train {self.train_days[0]}..{self.train_days[-1]}, "
                  f"validate {self.valid_day}; {'PROMOTED' if self.promoted else 'not promoted'}: {self.reason}"]
         for who, m in self.metrics.items():

@@ -138,13 +138,16 @@ class PublishReport:
 
     @property
     def rows(self) -> int:
+        """Rows read from the gold partitions over every view."""
         return sum(v.rows for v in self.views)
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-able dict (seconds rounded to ms)."""
         return {"ds": self.ds.isoformat(), "store": self.store, "rows": self.rows, "seconds": round(self.seconds, 3),
                 "run_id": self.run_id, "views": [v.__dict__ for v in self.views]}
 
     def summary(self) -> str:
+        """Human-readable report: the total line, then one line per view (rows, writes, skips, expiries, rate)."""
         lines = [f"publish {self.ds} → {self.store}: {self.rows:,} rows in {self.seconds:.1f}s"]
         for v in self.views:
             rate = v.rows / v.seconds if v.seconds > 0 else 0.0

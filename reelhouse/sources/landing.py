@@ -35,6 +35,7 @@ class LandingFile:
 
     @property
     def readable(self) -> bool:
+        """True when the file could be opened and decompressed (``error`` is None)."""
         return self.error is None
 
 
