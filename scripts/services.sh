@@ -86,8 +86,9 @@ build_weed() {
 }
 
 s3_code() {  # HTTP status of a signed S3 request (000: nothing answers)
-  local method="$1" path="$2"
-  curl -s -o /dev/null -w '%{http_code}' --max-time 5 -X "$method" \
+  local method=(-X "$1") path="$2"
+  [ "$1" = HEAD ] && method=(--head)  # curl -X HEAD would wait for a body
+  curl -s -o /dev/null -w '%{http_code}' --max-time 5 "${method[@]}" \
     --aws-sigv4 "aws:amz:us-east-1:s3" --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" "http://127.0.0.1:$S3_PORT$path" || true
 }
 s3_answers() { [ "$(s3_code GET /)" != "000" ]; }
@@ -125,7 +126,7 @@ start_objectstore() {
     [ "$(s3_code HEAD "/$b")" = "200" ] && continue
     for _ in $(seq 1 50); do  # a fresh server may refuse the first bucket while its volumes grow
       code="$(s3_code PUT "/$b")"
-      [ "$code" = "200" ] || [ "$code" = "409" ] && break
+      case "$code" in 200|409|403) break ;; esac  # 403: another key pair, no use retrying
       sleep 0.2
     done
     if [ "$code" != "200" ] && [ "$code" != "409" ]; then
