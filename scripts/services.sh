@@ -47,7 +47,7 @@ log() { echo "services: $*"; }
 packages() {
   local missing=()
   for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-  if [ "${#missing[@]}" -eq 0 ]; then log "packages present (${PACKAGES[*]})"; build_weed; return 0; fi
+  if [ "${#missing[@]}" -eq 0 ]; then log "packages present (${PACKAGES[*]})"; build_weed optional; return 0; fi
   if ! command -v apt-get >/dev/null 2>&1; then
     echo "services: missing packages ${missing[*]} and no apt-get: install them with your package manager" >&2
     return 1
@@ -59,7 +59,7 @@ packages() {
   $sudo apt-get update -qq >/dev/null
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   log "installed ${#missing[@]} package(s)"
-  build_weed
+  build_weed optional
 }
 
 go_bin() { command -v go 2>/dev/null || { [ -x /usr/local/go/bin/go ] && echo /usr/local/go/bin/go; }; }
@@ -72,8 +72,9 @@ build_weed() {
   fi
   local go; go="$(go_bin)" || true
   if [ -z "$go" ]; then
-    echo "services: building the object store (SeaweedFS) needs Go 1.26+: install it, or set REELHOUSE_WEED to a weed binary" >&2
-    return 1
+    local why="building the object store (SeaweedFS) needs Go 1.26+: install it, or set REELHOUSE_WEED to a weed binary"
+    [ "${1:-}" = optional ] && { log "object store skipped: $why"; return 0; }
+    echo "services: $why" >&2; return 1
   fi
   log "building seaweedfs weed $WEED_VERSION (Go module proxy; a cold build takes minutes)"
   local start=$SECONDS dir
@@ -94,13 +95,13 @@ s3_code() {  # HTTP status of a signed S3 request (000: nothing answers)
 s3_answers() { [ "$(s3_code GET /)" != "000" ]; }
 s3_ready() { [ "$(s3_code GET /)" = "200" ]; }
 
-start_objectstore() {
+start_objectstore() {  # "optional": a missing weed (no Go to build it) is a note, not a failure
   if s3_answers; then
     log "object store already answering on 127.0.0.1:$S3_PORT"
   else
     if [ ! -x "$WEED" ]; then
-      echo "services: $WEED is not built: run scripts/services.sh packages (or make objectstore)" >&2
-      return 1
+      [ "${1:-}" = optional ] && ! go_bin >/dev/null && { log "object store skipped: no $WEED and no Go to build it"; return 0; }
+      echo "services: $WEED is not built: run scripts/services.sh packages (or make objectstore)" >&2; return 1
     fi
     mkdir -p "$S3_DIR/data"
     # the S3 identity (written on every start: the key pair follows the environment)
@@ -221,7 +222,7 @@ status() {
 
 case "${1:-} ${2:-}" in
   "packages ") packages ;;
-  "start ") start; start_postgres; start_objectstore ;;
+  "start ") start; start_postgres; start_objectstore optional ;;
   "stop ") stop ;;
   "status ") status ;;
   "start objectstore") build_weed; start_objectstore ;;
