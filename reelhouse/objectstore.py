@@ -15,7 +15,8 @@ Credentials, in this order: ``REELHOUSE_S3_ACCESS_KEY`` / ``REELHOUSE_S3_SECRET_
 other endpoint is left to the SDK's own chain (instance profile, ``~/.aws``). Local paths (and
 ``file://``) need no options: the functions return empty options / a local filesystem.
 
-Nothing here is used by the lake's engines yet: they call these functions when they open a URI.
+The lake's engines (``reelhouse/lake/``) do not call these yet: wiring them in is the engine work
+of issue 17; this module stays free of Lake imports so that both engines can use it.
 """
 
 from __future__ import annotations
