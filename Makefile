@@ -10,7 +10,7 @@ export REELHOUSE_SPARK_LOG_LEVEL ?= ERROR
 export GX_ANALYTICS_ENABLED ?= False
 export DO_NOT_TRACK ?= 1
 
-.PHONY: install services services-stop airflow airflow-stop demo test test-unit bench lock check-java clean
+.PHONY: install services services-stop objectstore objectstore-stop airflow airflow-stop demo test test-unit bench lock check-java clean
 
 check-java:
 	@command -v java >/dev/null 2>&1 || [ -x "$$JAVA_HOME/bin/java" ] || { \
@@ -26,14 +26,24 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 
-# Debian packages (redis-server, headless Chromium, fonts) and Redis on 127.0.0.1:6379, idempotent.
-# The tests need them; the embedded defaults (make demo) do not.
+# Debian packages (redis-server, postgresql, headless Chromium, fonts), SeaweedFS's weed (built from
+# Go's module proxy into .tools/bin/), then Redis on 127.0.0.1:6379, PostgreSQL on :5432 and the
+# S3-compatible object store on :8333 — idempotent. The tests need them; make demo does not.
 services:
 	@scripts/services.sh packages
 	@scripts/services.sh start
 
 services-stop:
 	@scripts/services.sh stop
+
+# The S3-compatible object store alone (SeaweedFS on 127.0.0.1:8333, buckets reelhouse-landing and
+# reelhouse-lake; REELHOUSE_ENV=objectstore points the lake at it). Key pair: REELHOUSE_S3_ACCESS_KEY /
+# REELHOUSE_S3_SECRET_KEY, local-development defaults in scripts/services.sh.
+objectstore:
+	@scripts/services.sh start objectstore
+
+objectstore-stop:
+	@scripts/services.sh stop objectstore
 
 # A local Airflow deployment: PostgreSQL metadata DB, LocalExecutor, api-server + scheduler +
 # dag-processor + triggerer (README "In Airflow"). REELHOUSE_ENV / REELHOUSE__* reach every component.

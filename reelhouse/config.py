@@ -187,6 +187,30 @@ class OnlineStoreConfig:
     batch_rows: int
 
 
+DeltaCommit = Literal["conditional_put", "unsafe_rename"]
+
+
+@dataclass(frozen=True)
+class ObjectStoreConfig:
+    """The S3-compatible object store behind ``s3://`` / ``s3a://`` paths
+    (``reelhouse/objectstore.py`` turns it into delta-rs, pyarrow, fsspec and Hadoop options).
+
+    ``endpoint``: the S3 API URL (``http://127.0.0.1:8333``, the loopback SeaweedFS of
+    ``scripts/services.sh``), ``None`` for AWS itself; ``region``: the signing region;
+    ``path_style``: buckets in the path (``endpoint/bucket/key``) rather than the host name;
+    ``allow_http``: plain HTTP allowed (a loopback or test endpoint only); ``delta_commit``: how
+    delta-rs commits a log entry — ``conditional_put`` (``If-None-Match``: safe against a
+    concurrent writer) or ``unsafe_rename`` (one writer only). No credentials here: they come from
+    the environment (:func:`reelhouse.objectstore.s3_credentials`).
+    """
+
+    endpoint: str | None = None
+    region: str = "us-east-1"
+    path_style: bool = False
+    allow_http: bool = False
+    delta_commit: DeltaCommit = "conditional_put"
+
+
 @dataclass(frozen=True)
 class Config:
     """The resolved configuration of one environment (``env``)."""
@@ -202,6 +226,8 @@ class Config:
     online_store: OnlineStoreConfig
     training: TrainingConfig
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    #: the S3-compatible store behind s3:// / s3a:// paths (object_store: in conf/)
+    object_store: ObjectStoreConfig = field(default_factory=ObjectStoreConfig)
     #: seconds a run waits for the lake's run lock (reelhouse.lake.locks) before failing; 0 = fail at once
     lake_lock_timeout_seconds: float = 3600.0
     #: the first landing date this lake takes in; earlier landing dates are not required to be
@@ -392,7 +418,8 @@ def load_config(env: str | None = None, *, environ: Mapping[str, str] | None = N
     src = f"{base_path.name}+{overlay.name}"
     raw = _expand(raw, src)
 
-    unknown = set(raw) - {"paths", "lake", "spark", "ingest", "trends", "quality", "features", "online_store", "training"}
+    unknown = set(raw) - {"paths", "lake", "spark", "ingest", "trends", "quality", "features", "online_store", "training",
+                         "object_store"}
     if unknown:
         raise ConfigError(f"{src}: unknown top-level key(s) {sorted(unknown)}")
     home = Path(environ.get("REELHOUSE_HOME", PROJECT_ROOT))
@@ -487,6 +514,45 @@ def load_config(env: str | None = None, *, environ: Mapping[str, str] | None = N
         online_store=online_store,
         training=TrainingConfig(**training),
         raw=raw,
+        object_store=_object_store(raw, src),
+    )
+
+
+def _flag(value: Any, key: str, src: str) -> bool:
+    """A YAML boolean, or its spelling in an environment override (true/false, 1/0, yes/no)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise ConfigError(f"{src}: key '{key}' must be true or false, got {value!r}")
+
+
+def _object_store(raw: Mapping[str, Any], src: str) -> ObjectStoreConfig:
+    sec = _section(raw, "object_store", {"endpoint", "region", "path_style", "allow_http", "delta_commit"}, src)
+    endpoint = sec["endpoint"]
+    if endpoint in (None, "", "null"):
+        endpoint = None
+    else:
+        endpoint = _typed(endpoint, str, "object_store.endpoint", src).rstrip("/")
+        if not re.match(r"^https?://[^/\s]+$", endpoint):
+            raise ConfigError(f"{src}: key 'object_store.endpoint' must be http(s)://host[:port] or null, got {endpoint!r}")
+    allow_http = _flag(sec["allow_http"], "object_store.allow_http", src)
+    if endpoint and endpoint.startswith("http://") and not allow_http:
+        raise ConfigError(f"{src}: key 'object_store.endpoint' is plain HTTP ({endpoint}) but "
+                          "'object_store.allow_http' is false")
+    commit = _typed(sec["delta_commit"], str, "object_store.delta_commit", src)
+    if commit not in ("conditional_put", "unsafe_rename"):
+        raise ConfigError(f"{src}: key 'object_store.delta_commit' must be 'conditional_put' or "
+                          f"'unsafe_rename', got {commit!r}")
+    return ObjectStoreConfig(
+        endpoint=endpoint,
+        region=_typed(sec["region"], str, "object_store.region", src),
+        path_style=_flag(sec["path_style"], "object_store.path_style", src),
+        allow_http=allow_http,
+        delta_commit=commit,  # type: ignore[arg-type]
     )
 
 

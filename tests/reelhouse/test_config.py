@@ -20,7 +20,7 @@ def conf_dir(tmp_path, monkeypatch):
 
 def test_every_shipped_overlay_loads(monkeypatch):
     monkeypatch.setenv("REELHOUSE_LAKE_URI", "s3a://bucket/lake")
-    for env in ("local", "test", "cluster"):
+    for env in ("local", "test", "cluster", "objectstore"):
         cfg = load_config(env, environ={})
         assert cfg.env == env
     assert load_config("cluster", environ={}).lake_engine == "delta-spark"
@@ -48,7 +48,7 @@ def test_env_variable_chooses_overlay():
 
 
 def test_unknown_overlay_lists_choices():
-    with pytest.raises(ConfigError, match=r"REELHOUSE_ENV='prod'.*choose one of \['cluster', 'local', 'test'\]"):
+    with pytest.raises(ConfigError, match=r"REELHOUSE_ENV='prod'.*choose one of \['cluster', 'local', 'objectstore', 'test'\]"):
         load_config("prod", environ={})
 
 
