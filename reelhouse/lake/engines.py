@@ -25,11 +25,12 @@ transaction (:mod:`reelhouse.lake.checks`).
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Sequence
 
 import pyarrow as pa
@@ -47,10 +48,9 @@ from reelhouse.lake.checks import (
     check_partition_scope,
     check_unique_keys,
     conform_dataframe,
-    iso,
     partition_filters,
 )
-from reelhouse.lake.errors import LakeError
+from reelhouse.lake.errors import LakeError, LakeWriteError
 from reelhouse.lake.staging import StagedWrite
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -164,6 +164,14 @@ class StorageEngine(ABC):
         """Merge-upsert ``source`` (a conformed Spark DataFrame, or an Arrow table with exactly
         the catalog's columns) into the existing table: rows matching on ``on`` are updated where
         ``update_when`` (SQL over aliases ``s`` and ``t``) holds, others inserted."""
+
+    def history(self, spec: TableSpec, path: str, *, limit: int | None) -> list[dict[str, Any]]:
+        """The table's commits, newest first (``limit``: the newest N), as delta-rs'
+        ``DeltaTable.history`` gives them: ``version``, ``timestamp`` (ms since the epoch, UTC),
+        ``operation``, ``operationParameters``, ``operationMetrics`` and the commit's
+        ``reelhouse.*`` metadata as top-level keys. Raises :class:`LakeError` when the table has
+        not been written yet. This default reads the log through delta-rs."""
+        return open_table(path, spec.name).history(limit)
 
 
 # ----------------------------------------------------------------------------- delta-rs bridge
@@ -287,24 +295,79 @@ class DeltaRsBridgeEngine(StorageEngine):
 
 
 # ----------------------------------------------------------------------------- delta-spark
+#: Delta's error conditions for data a write check refuses, as :class:`LakeWriteError` (the same
+#: refusals as the delta-rs bridge's checks): rows outside ``replaceWhere``, nulls in a NOT NULL
+#: column, two source rows for one target row of a MERGE.
+_DELTA_REFUSALS: Mapping[str, str] = {
+    "DELTA_REPLACE_WHERE_MISMATCH": "rows are outside the partitions being replaced",
+    "DELTA_NOT_NULL_CONSTRAINT_VIOLATED": "nulls in a non-nullable column",
+    "DELTA_MULTIPLE_SOURCE_ROW_MATCHING_TARGET_ROW_IN_MERGE": "merge source has duplicate keys",
+}
+#: Session settings that give the next Delta write (a MERGE too) an application transaction.
+_TXN_APP_ID, _TXN_VERSION = "spark.databricks.delta.write.txnAppId", "spark.databricks.delta.write.txnVersion"
+
+
+def _delta_refusal(exc: BaseException, spec: TableSpec) -> LakeWriteError | None:
+    """The :class:`LakeWriteError` for a Delta exception that refuses the data (None for others);
+    the message keeps Delta's first line (which names the column or the predicate)."""
+    text = str(exc)
+    for condition, what in _DELTA_REFUSALS.items():
+        if condition in text:
+            detail = next((line.strip() for line in text.splitlines() if condition in line), condition)
+            return LakeWriteError(f"{spec.name}: {what} (Delta: {detail[:500]})")
+    return None
+
+
+def _sql_path(path: str) -> str:
+    """``delta.`path``` for Spark SQL (backticks in the path doubled)."""
+    return "delta.`" + path.replace("`", "``") + "`"
+
+
 class DeltaSparkEngine(StorageEngine):
-    """``delta-spark``: ``format("delta")`` with ``replaceWhere``, ``txnAppId``/``txnVersion`` and
-    ``DeltaTable.merge``; needs the Delta jars on Spark's classpath. Partition scope, nullability
-    and merge-key uniqueness are enforced by Delta's writer (its own exceptions)."""
+    """``delta-spark``: Delta inside Spark; needs the Delta jars, extension and catalog
+    (:func:`reelhouse.spark.spark_conf`: ``make jars``, ``lake.engine: delta-spark``).
+
+    Writes are ``format("delta")`` with ``replaceWhere`` (partition overwrite) and
+    ``txnAppId``/``txnVersion`` (application transactions); merges are ``DeltaTable.merge`` with
+    the transaction set through Delta's session settings; time travel and history are Delta SQL
+    (``VERSION AS OF``, ``TIMESTAMP AS OF``, ``DESCRIBE HISTORY``). Partition scope and
+    nullability are enforced by Delta's writer (``replaceWhere`` constraint, ``NOT NULL`` columns)
+    and its refusals raised as :class:`LakeWriteError`, as the delta-rs bridge's checks raise them;
+    merge-key uniqueness is checked on the source (one Spark aggregation), since Delta only refuses
+    duplicates that match an existing row. Commit metadata goes to Delta's ``userMetadata`` (JSON of
+    the ``reelhouse.*`` entries; :meth:`history` returns them as the bridge's commits have them)."""
 
     name = "delta-spark"
 
+    @property
+    def spark(self) -> "SparkSession":
+        """The SparkSession; raises :class:`LakeError` naming the fix when it runs without Delta's
+        SQL extension (started before ``lake.engine: delta-spark`` was set, or by hand)."""
+        session = self._spark()
+        if "DeltaSparkSessionExtension" not in (session.conf.get("spark.sql.extensions", None) or ""):
+            raise LakeError(
+                "lake.engine delta-spark needs a SparkSession with the Delta jars and extension: build it with "
+                "reelhouse.spark.get_spark (or pass reelhouse.spark.spark_conf(config) to spark-submit); "
+                "the jars come from `make jars`")
+        return session
+
     def read(self, spec: TableSpec, path: str, *, version: int | None, timestamp: datetime | str | None,
              where: PartitionSpec | None) -> "DataFrame":
-        reader = self.spark.read.format("delta")
-        if version is not None:
-            reader = reader.option("versionAsOf", version)
-        if timestamp is not None:
-            reader = reader.option("timestampAsOf", iso(timestamp))
+        filters = partition_filters(spec, where)  # ValueError for a non-partition column, first
+        if version is not None and timestamp is not None:
+            raise ValueError("give version or timestamp, not both")
         if not table_exists(path):
+            if version is not None or timestamp is not None:
+                raise LakeError(f"table {spec.name} does not exist yet")
             return self.spark.createDataFrame([], spark_schema(spec))
-        df = reader.load(path)
-        for col, op, val in partition_filters(spec, where) or []:
+        if version is not None:
+            df = self.spark.sql(f"SELECT * FROM {_sql_path(path)} VERSION AS OF {int(version)}")
+        elif timestamp is not None:
+            ts = timestamp.isoformat() if isinstance(timestamp, datetime) else str(timestamp)
+            df = self.spark.sql(f"SELECT * FROM {_sql_path(path)} TIMESTAMP AS OF '{ts}'")
+        else:
+            df = self.spark.read.format("delta").load(path)
+        for col, op, val in filters or []:
             df = df.where(df[col].isin(list(val)) if op == "in" else df[col] == val)
         return df.select(spec.column_names)
 
@@ -322,10 +385,19 @@ class DeltaSparkEngine(StorageEngine):
             writer = writer.option("replaceWhere", " AND ".join(clauses))
         if app_id is not None:
             writer = writer.option("txnAppId", app_id).option("txnVersion", app_version)
+        writer = writer.option("userMetadata", _user_metadata(mode, metadata or {}))
         before = table_version(path)
-        writer.save(path)
+        try:
+            writer.save(path)
+        except Exception as exc:
+            refusal = _delta_refusal(exc, spec)
+            if refusal is None:
+                raise
+            raise refusal from exc
         after = table_version(path) or 0
-        return CommitResult(spec.name, after, skipped=before == after)
+        if before == after:
+            return CommitResult(spec.name, after, skipped=True)
+        return CommitResult(spec.name, after, False, *self._commit_counts(path, after))
 
     def commit_staged(self, staged: StagedWrite, spec: TableSpec, path: str, *, files: Sequence[str] | None,
                       mode: WriteMode, filters: PartitionFilters | None, app_id: str | None,
@@ -346,14 +418,89 @@ class DeltaSparkEngine(StorageEngine):
     def merge(self, source: "DataFrame | pa.Table", spec: TableSpec, path: str, *, on: Sequence[str],
               update_when: str | None, app_id: str | None, app_version: int | None) -> CommitResult:
         from delta.tables import DeltaTable as SparkDeltaTable  # type: ignore[import-not-found]
+        from pyspark.sql import functions as F
 
+        spark = self.spark
         df = source
         if isinstance(df, pa.Table):
-            df = conform_dataframe(self.spark.createDataFrame(df.select(spec.column_names)), spec)
-        m = SparkDeltaTable.forPath(self.spark, path).alias("t").merge(df.alias("s"), _merge_predicate(on))
+            if df.num_rows == 0:
+                return CommitResult(spec.name, table_version(path) or 0, skipped=False)
+            check_unique_keys(df, spec, on)
+            df = conform_dataframe(spark.createDataFrame(df.select(spec.column_names)), spec)
+        elif df.groupBy(*on).agg(F.count(F.lit(1)).alias("n")).where("n > 1").limit(1).count():
+            raise LakeWriteError(f"{spec.name}: merge source has duplicate keys on {list(on)}")
+        before = table_version(path)
+        m = SparkDeltaTable.forPath(spark, path).alias("t").merge(df.alias("s"), _merge_predicate(on))
         m = m.whenMatchedUpdateAll(condition=update_when).whenNotMatchedInsertAll()
-        m.execute()
-        return CommitResult(spec.name, table_version(path) or 0, skipped=False)
+        conf = {"spark.databricks.delta.commitInfo.userMetadata": _user_metadata("merge", {})}
+        if app_id is not None:
+            conf.update({_TXN_APP_ID: app_id, _TXN_VERSION: str(app_version)})
+        saved = {k: spark.conf.get(k, None) for k in conf}
+        try:
+            for k, v in conf.items():
+                spark.conf.set(k, v)
+            m.execute()
+        except Exception as exc:
+            refusal = _delta_refusal(exc, spec)
+            if refusal is None:
+                raise
+            raise refusal from exc
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    spark.conf.unset(k)
+                else:
+                    spark.conf.set(k, v)
+        after = table_version(path) or 0
+        if before == after:
+            return CommitResult(spec.name, after, skipped=app_id is not None)
+        return CommitResult(spec.name, after, False, *self._commit_counts(path, after))
+
+    def history(self, spec: TableSpec, path: str, *, limit: int | None) -> list[dict[str, Any]]:
+        """``DESCRIBE HISTORY``, newest first, in delta-rs' shape (see :meth:`StorageEngine.history`)."""
+        if not table_exists(path):
+            raise LakeError(f"table {spec.name} does not exist yet at {path}")
+        sql = f"DESCRIBE HISTORY {_sql_path(path)}" + (f" LIMIT {int(limit)}" if limit else "")
+        out = []
+        for r in self.spark.sql(sql).collect():
+            c: dict[str, Any] = {
+                "version": int(r["version"]),
+                "timestamp": int(r["timestamp"].replace(tzinfo=timezone.utc).timestamp() * 1000),
+                "operation": r["operation"],
+                "operationParameters": dict(r["operationParameters"] or {}),
+                "operationMetrics": dict(r["operationMetrics"] or {}),
+                "engineInfo": r["engineInfo"],
+            }
+            c.update(_reelhouse_metadata(r["userMetadata"]))
+            out.append(c)
+        return out
+
+    def _commit_counts(self, path: str, version: int) -> tuple[int, int]:
+        """(files added, rows in them) of commit ``version``, from its ``operationMetrics``
+        (``WRITE``: numFiles / numOutputRows; ``MERGE``: target files added / rows inserted, updated
+        and copied)."""
+        rows = self.spark.sql(f"DESCRIBE HISTORY {_sql_path(path)}").where(f"version = {int(version)}").collect()
+        m = {k: int(v) for k, v in (rows[0]["operationMetrics"] or {}).items() if str(v).isdigit()} if rows else {}
+        if "numTargetFilesAdded" in m:
+            return m["numTargetFilesAdded"], sum(m.get(k, 0) for k in (
+                "numTargetRowsInserted", "numTargetRowsUpdated", "numTargetRowsCopied"))
+        return m.get("numFiles", m.get("numAddedFiles", 0)), m.get("numOutputRows", 0)
+
+
+def _user_metadata(mode: str, metadata: Mapping[str, Any]) -> str:
+    """Delta ``userMetadata`` of a reelhouse commit: JSON of its ``reelhouse.*`` entries."""
+    info = {"reelhouse.mode": mode}
+    info.update({f"reelhouse.{k}": v for k, v in metadata.items()})
+    return json.dumps(info, default=str, sort_keys=True)
+
+
+def _reelhouse_metadata(user_metadata: str | None) -> dict[str, Any]:
+    """The ``reelhouse.*`` entries of a Delta ``userMetadata`` string ({} when it holds none)."""
+    try:
+        info = json.loads(user_metadata) if user_metadata else {}
+    except ValueError:
+        return {}
+    return {k: v for k, v in info.items() if k.startswith("reelhouse.")} if isinstance(info, dict) else {}
 
 
 #: ``lake.engine`` value → engine class.
