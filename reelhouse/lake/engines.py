@@ -10,12 +10,16 @@ holds one engine, chosen once from ``lake.engine`` in ``conf/`` by :meth:`Lake.f
     standard partition layout (``<table>/<col>=<value>/part-….parquet``), reads each file's footer
     for Delta statistics (:func:`reelhouse.lake.stats.file_stats`), and commits add/remove actions
     through ``deltalake.DeltaTable.create_write_transaction``. This is the shape of delta-spark's
-    own commit protocol (executors write, the driver commits) without the Delta JVM jars, which
-    come from Maven and cannot be fetched in locked-down installs. Reads take the snapshot's file
-    list from delta-rs and hand it to Spark. Merges run in delta-rs over an Arrow source.
+    own commit protocol (executors write, the driver commits) without Delta inside the JVM. Reads
+    take the snapshot's file list from delta-rs and hand it to Spark. Merges run in delta-rs over
+    an Arrow source.
 :class:`DeltaSparkEngine` (``delta-spark``)
-    Plain ``format("delta")`` reads and writes with ``replaceWhere``, ``txnAppId``/``txnVersion``
-    and ``DeltaTable.merge``, for clusters that have the Delta jars on the classpath.
+    Delta inside Spark (jars from Maven Central, ``make jars``): ``format("delta")`` writes with
+    ``replaceWhere`` and ``txnAppId``/``txnVersion``, ``DeltaTable.merge``, Delta SQL for time
+    travel and history. Delta's own refusals are raised as the bridge's :class:`LakeWriteError`.
+
+Both pass one contract suite (``tests/reelhouse/lake/test_lake_contract.py``), and each reads what
+the other wrote.
 
 Engines do only the engine-specific part of an operation: :class:`~reelhouse.lake.Lake` has
 already resolved the table (catalog spec, path), checked the write options, conformed the data to
@@ -30,7 +34,7 @@ import os
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Sequence
 
 import pyarrow as pa
@@ -164,14 +168,6 @@ class StorageEngine(ABC):
         """Merge-upsert ``source`` (a conformed Spark DataFrame, or an Arrow table with exactly
         the catalog's columns) into the existing table: rows matching on ``on`` are updated where
         ``update_when`` (SQL over aliases ``s`` and ``t``) holds, others inserted."""
-
-    def history(self, spec: TableSpec, path: str, *, limit: int | None) -> list[dict[str, Any]]:
-        """The table's commits, newest first (``limit``: the newest N), as delta-rs'
-        ``DeltaTable.history`` gives them: ``version``, ``timestamp`` (ms since the epoch, UTC),
-        ``operation``, ``operationParameters``, ``operationMetrics`` and the commit's
-        ``reelhouse.*`` metadata as top-level keys. Raises :class:`LakeError` when the table has
-        not been written yet. This default reads the log through delta-rs."""
-        return open_table(path, spec.name).history(limit)
 
 
 # ----------------------------------------------------------------------------- delta-rs bridge
@@ -335,7 +331,10 @@ class DeltaSparkEngine(StorageEngine):
     and its refusals raised as :class:`LakeWriteError`, as the delta-rs bridge's checks raise them;
     merge-key uniqueness is checked on the source (one Spark aggregation), since Delta only refuses
     duplicates that match an existing row. Commit metadata goes to Delta's ``userMetadata`` (JSON of
-    the ``reelhouse.*`` entries; :meth:`history` returns them as the bridge's commits have them)."""
+    the ``reelhouse.*`` entries; :func:`reelhouse_commit` lifts them to where the bridge puts them).
+
+    History stays a read of the log (:meth:`reelhouse.lake.Lake.history`, through delta-rs) for both
+    engines: ``DESCRIBE HISTORY`` drops the bridge's own commit-info fields (``reelhouse.step``, …)."""
 
     name = "delta-spark"
 
@@ -385,7 +384,8 @@ class DeltaSparkEngine(StorageEngine):
             writer = writer.option("replaceWhere", " AND ".join(clauses))
         if app_id is not None:
             writer = writer.option("txnAppId", app_id).option("txnVersion", app_version)
-        writer = writer.option("userMetadata", _user_metadata(mode, metadata or {}))
+        if metadata:
+            writer = writer.option("userMetadata", _user_metadata(mode, metadata))
         before = table_version(path)
         try:
             writer.save(path)
@@ -394,9 +394,9 @@ class DeltaSparkEngine(StorageEngine):
             if refusal is None:
                 raise
             raise refusal from exc
-        after = table_version(path) or 0
-        if before == after:
-            return CommitResult(spec.name, after, skipped=True)
+        after = table_version(path)
+        if after is None or before == after:  # the txn was already committed (or no table there)
+            return CommitResult(spec.name, after or 0, skipped=after is not None)
         return CommitResult(spec.name, after, False, *self._commit_counts(path, after))
 
     def commit_staged(self, staged: StagedWrite, spec: TableSpec, path: str, *, files: Sequence[str] | None,
@@ -456,25 +456,6 @@ class DeltaSparkEngine(StorageEngine):
             return CommitResult(spec.name, after, skipped=app_id is not None)
         return CommitResult(spec.name, after, False, *self._commit_counts(path, after))
 
-    def history(self, spec: TableSpec, path: str, *, limit: int | None) -> list[dict[str, Any]]:
-        """``DESCRIBE HISTORY``, newest first, in delta-rs' shape (see :meth:`StorageEngine.history`)."""
-        if not table_exists(path):
-            raise LakeError(f"table {spec.name} does not exist yet at {path}")
-        sql = f"DESCRIBE HISTORY {_sql_path(path)}" + (f" LIMIT {int(limit)}" if limit else "")
-        out = []
-        for r in self.spark.sql(sql).collect():
-            c: dict[str, Any] = {
-                "version": int(r["version"]),
-                "timestamp": int(r["timestamp"].replace(tzinfo=timezone.utc).timestamp() * 1000),
-                "operation": r["operation"],
-                "operationParameters": dict(r["operationParameters"] or {}),
-                "operationMetrics": dict(r["operationMetrics"] or {}),
-                "engineInfo": r["engineInfo"],
-            }
-            c.update(_reelhouse_metadata(r["userMetadata"]))
-            out.append(c)
-        return out
-
     def _commit_counts(self, path: str, version: int) -> tuple[int, int]:
         """(files added, rows in them) of commit ``version``, from its ``operationMetrics``
         (``WRITE``: numFiles / numOutputRows; ``MERGE``: target files added / rows inserted, updated
@@ -492,6 +473,33 @@ def _user_metadata(mode: str, metadata: Mapping[str, Any]) -> str:
     info = {"reelhouse.mode": mode}
     info.update({f"reelhouse.{k}": v for k, v in metadata.items()})
     return json.dumps(info, default=str, sort_keys=True)
+
+
+def reelhouse_commit(commit: Mapping[str, Any]) -> dict[str, Any]:
+    """A commit of delta-rs' ``DeltaTable.history`` with its ``reelhouse.*`` metadata as top-level
+    keys whichever engine wrote it: the bridge puts them there, delta-spark in ``userMetadata``
+    (JSON); a delta-spark commit without metadata gets ``reelhouse.mode`` from its operation."""
+    c = dict(commit)
+    for k, v in _reelhouse_metadata(c.get("userMetadata")).items():
+        c.setdefault(k, v)
+    if "reelhouse.mode" not in c:
+        mode = _write_mode(str(c.get("operation")), c.get("operationParameters") or {})
+        if mode is not None:
+            c["reelhouse.mode"] = mode
+    return c
+
+
+def _write_mode(operation: str, params: Mapping[str, str]) -> str | None:
+    """The reelhouse write mode of a Delta commit without ``userMetadata``: ``WRITE`` with mode
+    Append → ``append``, Overwrite with a ``replaceWhere`` predicate → ``overwrite_partitions``,
+    without → ``overwrite``; ``MERGE`` → ``merge``; None for other operations."""
+    if operation == "MERGE":
+        return "merge"
+    if operation != "WRITE":
+        return None
+    if params.get("mode") == "Append":
+        return "append"
+    return "overwrite_partitions" if params.get("predicate") not in (None, "", "[]") else "overwrite"
 
 
 def _reelhouse_metadata(user_metadata: str | None) -> dict[str, Any]:

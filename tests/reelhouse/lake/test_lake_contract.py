@@ -262,7 +262,6 @@ def test_a_table_written_by_either_engine_is_read_by_every_reader(lake, engine, 
     assert spark.sql(f"SELECT count(*) AS n FROM delta.`{path}` VERSION AS OF 1").first()["n"] == 3
     ops = [r["operation"] for r in spark.sql(f"DESCRIBE HISTORY delta.`{path}`").orderBy("version").collect()]
     assert len(ops) == 4 and ops[0] == "CREATE TABLE"
-    # both engines see the same history (reelhouse metadata included)
-    modes = [c.get("reelhouse.mode") for c in lake.history(TABLE)]
-    assert modes[:3] == [c.get("reelhouse.mode") for c in other.history(TABLE)][:3] == [
-        "overwrite_partitions", "append", "overwrite_partitions"]
+    # the history names each commit's reelhouse write mode, whichever engine wrote it
+    assert [c.get("reelhouse.mode") for c in other.history(TABLE)] == [
+        "overwrite_partitions", "append", "overwrite_partitions", None]
