@@ -1,6 +1,7 @@
 """The two storage engines build the same lake: two generated days (~3k events each) through every
 Spark step, once with the delta-rs bridge and once with delta-spark, give equal contents in every
-table (an order-independent hash per table; the wall-clock columns of a run left out)."""
+table (an order-independent hash per table; what identifies a run rather than the data left out:
+its wall-clock times and the dataset build's id, which the manifest's JSON repeats)."""
 
 from __future__ import annotations
 
@@ -13,15 +14,17 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
-#: Columns that hold the wall-clock time of the run that wrote the row, not data.
-WALL_CLOCK = {"_ingested_at", "validated_at", "created_at"}
+#: Columns that identify the run that wrote the row, not data: wall-clock times, and
+#: ml.dataset_manifests' random build id and the manifest JSON holding it (the manifest's content
+#: hash, input versions and label rates are columns of their own, compared).
+RUN_IDENTITY = {"_ingested_at", "validated_at", "created_at", "build_id", "manifest_json"}
 DAYS = [dt.date(2024, 6, 1), dt.date(2024, 6, 2)]
 
 
 def table_hash(table: pa.Table) -> str:
     """SHA-256 over the sorted per-row hashes of ``table`` (JSON of each row, without
-    :data:`WALL_CLOCK` columns): equal for equal row multisets, whatever the file layout."""
-    cols = [c for c in table.column_names if c not in WALL_CLOCK]
+    :data:`RUN_IDENTITY` columns): equal for equal row multisets, whatever the file layout."""
+    cols = [c for c in table.column_names if c not in RUN_IDENTITY]
     rows = sorted(hashlib.sha256(json.dumps(r, sort_keys=True, default=str).encode()).hexdigest()
                   for r in table.select(cols).to_pylist())
     return hashlib.sha256("\n".join(rows).encode()).hexdigest()
