@@ -19,7 +19,7 @@ engine (:mod:`reelhouse.lake.engines`), chosen by ``lake.engine`` in ``conf/`` o
     :meth:`Lake.vacuum`.
 ``delta-spark`` (:class:`~reelhouse.lake.engines.DeltaSparkEngine`)
     Delta inside Spark: ``format("delta")`` writes with ``replaceWhere``, ``txnAppId``/``txnVersion``,
-    ``DeltaTable.merge``, Delta SQL time travel and ``DESCRIBE HISTORY``; the Delta jars come from
+    ``DeltaTable.merge``, Delta SQL time travel (``VERSION AS OF``); the Delta jars come from
     Maven Central at install time (``make jars``) and :func:`reelhouse.spark.spark_conf` loads them.
 
 The write checks live in :mod:`reelhouse.lake.checks`; table locations in

@@ -16,7 +16,7 @@ holds one engine, chosen once from ``lake.engine`` in ``conf/`` by :meth:`Lake.f
 :class:`DeltaSparkEngine` (``delta-spark``)
     Delta inside Spark (jars from Maven Central, ``make jars``): ``format("delta")`` writes with
     ``replaceWhere`` and ``txnAppId``/``txnVersion``, ``DeltaTable.merge``, Delta SQL for time
-    travel and history. Delta's own refusals are raised as the bridge's :class:`LakeWriteError`.
+    travel and commit metrics. Delta's own refusals are raised as the bridge's :class:`LakeWriteError`.
 
 Both pass one contract suite (``tests/reelhouse/lake/test_lake_contract.py``), and each reads what
 the other wrote.
@@ -325,8 +325,9 @@ class DeltaSparkEngine(StorageEngine):
 
     Writes are ``format("delta")`` with ``replaceWhere`` (partition overwrite) and
     ``txnAppId``/``txnVersion`` (application transactions); merges are ``DeltaTable.merge`` with
-    the transaction set through Delta's session settings; time travel and history are Delta SQL
-    (``VERSION AS OF``, ``TIMESTAMP AS OF``, ``DESCRIBE HISTORY``). Partition scope and
+    the transaction set through Delta's session settings; time travel is Delta SQL (``VERSION AS
+    OF``, ``TIMESTAMP AS OF``) and a commit's file and row counts come from ``DESCRIBE HISTORY``
+    (its ``operationMetrics``). Partition scope and
     nullability are enforced by Delta's writer (``replaceWhere`` constraint, ``NOT NULL`` columns)
     and its refusals raised as :class:`LakeWriteError`, as the delta-rs bridge's checks raise them;
     merge-key uniqueness is checked on the source (one Spark aggregation), since Delta only refuses
