@@ -6,11 +6,14 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha1sum | cut -c1-12)
+# the JVM jars from Maven Central (jars/pom.xml: Delta Lake for lake.engine delta-spark), on Spark's classpath
+JARS_DIR := $(VENV)/jars
+JARS_STAMP := $(JARS_DIR)/.installed-$(shell cat jars/pom.xml scripts/jars.sh requirements.lock | sha1sum | cut -c1-12)
 export REELHOUSE_SPARK_LOG_LEVEL ?= ERROR
 export GX_ANALYTICS_ENABLED ?= False
 export DO_NOT_TRACK ?= 1
 
-.PHONY: install services services-stop objectstore objectstore-stop airflow airflow-stop demo test test-unit bench lock check-java clean
+.PHONY: install jars services services-stop objectstore objectstore-stop airflow airflow-stop demo test test-unit bench lock check-java clean
 
 check-java:
 	@command -v java >/dev/null 2>&1 || [ -x "$$JAVA_HOME/bin/java" ] || { \
@@ -24,7 +27,14 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev,delta-spark,airflow-postgres]"
 	@rm -f $(VENV)/.installed-* && touch $@
 
-install: $(STAMP)
+# Maven Central, once per jars/pom.xml (and pyspark) version; offline afterwards
+$(JARS_STAMP): jars/pom.xml scripts/jars.sh requirements.lock | $(STAMP)
+	@scripts/jars.sh $(BIN)/python $(JARS_DIR)
+	@touch $@
+
+jars: $(JARS_STAMP)
+
+install: $(STAMP) $(JARS_STAMP)
 
 # Debian packages (redis-server, postgresql, headless Chromium, fonts), SeaweedFS's weed (built from
 # Go's module proxy into .tools/bin/), then Redis on 127.0.0.1:6379, PostgreSQL on :5432 and the

@@ -19,7 +19,7 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 
 from reelhouse.config import get_config
 from reelhouse.pipeline import STEPS, asset_uri
-from reelhouse.spark import LOG4J2_CONF
+from reelhouse.spark import LOG4J2_CONF, spark_conf
 
 DOC_MD = """
 ### reelhouse_nightly
@@ -81,7 +81,8 @@ whose runs failed, `completed` reruns all), or without Airflow `reelhouse backfi
 """
 
 _cfg = get_config()
-_conf = {k: v for k, v in _cfg.spark.conf.items()}
+# conf/'s spark.conf, plus the Delta jars (spark.jars), extension and catalog with lake.engine delta-spark
+_conf = spark_conf(_cfg)
 # the driver JVM logs errors only from its first line (spark-submit starts it before Python runs)
 _conf.setdefault("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{LOG4J2_CONF}")
 GATE_PASSED = Asset(name="reelhouse.gate_passed", uri=asset_uri("ops.gate_passed", _cfg.paths.lake))

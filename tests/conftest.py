@@ -17,12 +17,16 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory):
-    """The one SparkSession of the test run (local[2], test overlay)."""
+    """The one SparkSession of the test run (local[2], test overlay), with the Delta jars,
+    extension and catalog loaded whatever ``lake.engine`` says: a running session cannot gain a SQL
+    extension, the lake contract suite runs both engines in it (and Spark reads of bridge-written
+    tables through ``format("delta")``), and Delta's catalog and extension leave the bridge's
+    path-based Parquet reads and writes as they are. Needs ``make jars`` (part of ``make install``)."""
     from reelhouse.config import load_config
     from reelhouse.spark import get_spark
 
     cfg = load_config("test")
-    session = get_spark(cfg, app_name="reelhouse-tests")
+    session = get_spark(cfg, app_name="reelhouse-tests", delta=True)
     yield session
     session.stop()
 

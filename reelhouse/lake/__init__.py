@@ -12,14 +12,15 @@ engine (:mod:`reelhouse.lake.engines`), chosen by ``lake.engine`` in ``conf/`` o
     (``<table>/<col>=<value>/part-….parquet``), reads each file's footer for Delta statistics
     (:mod:`reelhouse.lake.stats`), and commits add/remove actions through
     ``deltalake.DeltaTable.create_write_transaction``. This is the shape of delta-spark's own
-    commit protocol (executors write, the driver commits) without the Delta JVM jars, which come
-    from Maven and cannot be fetched in locked-down installs. Reads take the snapshot's file list
-    from delta-rs and hand it to Spark (or to Arrow/pandas/DuckDB for small data). Files that were
+    commit protocol (executors write, the driver commits) without Delta inside the JVM. Reads take
+    the snapshot's file list from delta-rs and hand it to Spark (or to Arrow/pandas/DuckDB for
+    small data). Files that were
     written but never committed are invisible to every Delta reader and are removed by
     :meth:`Lake.vacuum`.
 ``delta-spark`` (:class:`~reelhouse.lake.engines.DeltaSparkEngine`)
-    Plain ``format("delta")`` reads and writes with ``replaceWhere``, ``txnAppId``/``txnVersion``
-    and ``DeltaTable.merge``, for clusters that have the Delta jars on the classpath.
+    Delta inside Spark: ``format("delta")`` writes with ``replaceWhere``, ``txnAppId``/``txnVersion``,
+    ``DeltaTable.merge``, Delta SQL time travel (``VERSION AS OF``); the Delta jars come from
+    Maven Central at install time (``make jars``) and :func:`reelhouse.spark.spark_conf` loads them.
 
 The write checks live in :mod:`reelhouse.lake.checks`; table locations in
 :func:`reelhouse.lake.catalog.table_path`.

@@ -16,8 +16,10 @@
 Options, schema and idempotency are checked by :class:`reelhouse.lake.Lake` before it hands a
 write to its engine. Partition scope, nullability and merge keys need the data: the delta-rs
 bridge checks them on the staged files (partition folder of each file, Parquet footer null
-counts) and the Arrow merge source; the delta-spark engine leaves them to Delta's own writer
-(``replaceWhere`` constraint, ``NOT NULL`` columns, ``MERGE`` cardinality check).
+counts) and the Arrow merge source; the delta-spark engine leaves partition scope and nullability
+to Delta's own writer (``replaceWhere`` constraint, ``NOT NULL`` columns) and raises its refusals
+as the same :class:`LakeWriteError`, and checks merge keys on the source (Delta's ``MERGE``
+cardinality check only catches duplicates that match a target row).
 """
 
 from __future__ import annotations

@@ -10,12 +10,16 @@ holds one engine, chosen once from ``lake.engine`` in ``conf/`` by :meth:`Lake.f
     standard partition layout (``<table>/<col>=<value>/part-….parquet``), reads each file's footer
     for Delta statistics (:func:`reelhouse.lake.stats.file_stats`), and commits add/remove actions
     through ``deltalake.DeltaTable.create_write_transaction``. This is the shape of delta-spark's
-    own commit protocol (executors write, the driver commits) without the Delta JVM jars, which
-    come from Maven and cannot be fetched in locked-down installs. Reads take the snapshot's file
-    list from delta-rs and hand it to Spark. Merges run in delta-rs over an Arrow source.
+    own commit protocol (executors write, the driver commits) without Delta inside the JVM. Reads
+    take the snapshot's file list from delta-rs and hand it to Spark. Merges run in delta-rs over
+    an Arrow source.
 :class:`DeltaSparkEngine` (``delta-spark``)
-    Plain ``format("delta")`` reads and writes with ``replaceWhere``, ``txnAppId``/``txnVersion``
-    and ``DeltaTable.merge``, for clusters that have the Delta jars on the classpath.
+    Delta inside Spark (jars from Maven Central, ``make jars``): ``format("delta")`` writes with
+    ``replaceWhere`` and ``txnAppId``/``txnVersion``, ``DeltaTable.merge``, Delta SQL for time
+    travel and commit metrics. Delta's own refusals are raised as the bridge's :class:`LakeWriteError`.
+
+Both pass one contract suite (``tests/reelhouse/lake/test_lake_contract.py``), and each reads what
+the other wrote.
 
 Engines do only the engine-specific part of an operation: :class:`~reelhouse.lake.Lake` has
 already resolved the table (catalog spec, path), checked the write options, conformed the data to
@@ -25,6 +29,7 @@ transaction (:mod:`reelhouse.lake.checks`).
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from abc import ABC, abstractmethod
@@ -47,10 +52,9 @@ from reelhouse.lake.checks import (
     check_partition_scope,
     check_unique_keys,
     conform_dataframe,
-    iso,
     partition_filters,
 )
-from reelhouse.lake.errors import LakeError
+from reelhouse.lake.errors import LakeError, LakeWriteError
 from reelhouse.lake.staging import StagedWrite
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -287,24 +291,83 @@ class DeltaRsBridgeEngine(StorageEngine):
 
 
 # ----------------------------------------------------------------------------- delta-spark
+#: Delta's error conditions for data a write check refuses, as :class:`LakeWriteError` (the same
+#: refusals as the delta-rs bridge's checks): rows outside ``replaceWhere``, nulls in a NOT NULL
+#: column, two source rows for one target row of a MERGE.
+_DELTA_REFUSALS: Mapping[str, str] = {
+    "DELTA_REPLACE_WHERE_MISMATCH": "rows are outside the partitions being replaced",
+    "DELTA_NOT_NULL_CONSTRAINT_VIOLATED": "nulls in a non-nullable column",
+    "DELTA_MULTIPLE_SOURCE_ROW_MATCHING_TARGET_ROW_IN_MERGE": "merge source has duplicate keys",
+}
+#: Session settings that give the next Delta write (a MERGE too) an application transaction.
+_TXN_APP_ID, _TXN_VERSION = "spark.databricks.delta.write.txnAppId", "spark.databricks.delta.write.txnVersion"
+
+
+def _delta_refusal(exc: BaseException, spec: TableSpec) -> LakeWriteError | None:
+    """The :class:`LakeWriteError` for a Delta exception that refuses the data (None for others);
+    the message keeps Delta's first line (which names the column or the predicate)."""
+    text = str(exc)
+    for condition, what in _DELTA_REFUSALS.items():
+        if condition in text:
+            detail = next((line.strip() for line in text.splitlines() if condition in line), condition)
+            return LakeWriteError(f"{spec.name}: {what} (Delta: {detail[:500]})")
+    return None
+
+
+def _sql_path(path: str) -> str:
+    """``delta.`path``` for Spark SQL (backticks in the path doubled)."""
+    return "delta.`" + path.replace("`", "``") + "`"
+
+
 class DeltaSparkEngine(StorageEngine):
-    """``delta-spark``: ``format("delta")`` with ``replaceWhere``, ``txnAppId``/``txnVersion`` and
-    ``DeltaTable.merge``; needs the Delta jars on Spark's classpath. Partition scope, nullability
-    and merge-key uniqueness are enforced by Delta's writer (its own exceptions)."""
+    """``delta-spark``: Delta inside Spark; needs the Delta jars, extension and catalog
+    (:func:`reelhouse.spark.spark_conf`: ``make jars``, ``lake.engine: delta-spark``).
+
+    Writes are ``format("delta")`` with ``replaceWhere`` (partition overwrite) and
+    ``txnAppId``/``txnVersion`` (application transactions); merges are ``DeltaTable.merge`` with
+    the transaction set through Delta's session settings; time travel is Delta SQL (``VERSION AS
+    OF``, ``TIMESTAMP AS OF``) and a commit's file and row counts come from ``DESCRIBE HISTORY``
+    (its ``operationMetrics``). Partition scope and
+    nullability are enforced by Delta's writer (``replaceWhere`` constraint, ``NOT NULL`` columns)
+    and its refusals raised as :class:`LakeWriteError`, as the delta-rs bridge's checks raise them;
+    merge-key uniqueness is checked on the source (one Spark aggregation), since Delta only refuses
+    duplicates that match an existing row. Commit metadata goes to Delta's ``userMetadata`` (JSON of
+    the ``reelhouse.*`` entries; :func:`reelhouse_commit` lifts them to where the bridge puts them).
+
+    History stays a read of the log (:meth:`reelhouse.lake.Lake.history`, through delta-rs) for both
+    engines: ``DESCRIBE HISTORY`` drops the bridge's own commit-info fields (``reelhouse.step``, …)."""
 
     name = "delta-spark"
 
+    @property
+    def spark(self) -> "SparkSession":
+        """The SparkSession; raises :class:`LakeError` naming the fix when it runs without Delta's
+        SQL extension (started before ``lake.engine: delta-spark`` was set, or by hand)."""
+        session = self._spark()
+        if "DeltaSparkSessionExtension" not in (session.conf.get("spark.sql.extensions", None) or ""):
+            raise LakeError(
+                "lake.engine delta-spark needs a SparkSession with the Delta jars and extension: build it with "
+                "reelhouse.spark.get_spark (or pass reelhouse.spark.spark_conf(config) to spark-submit); "
+                "the jars come from `make jars`")
+        return session
+
     def read(self, spec: TableSpec, path: str, *, version: int | None, timestamp: datetime | str | None,
              where: PartitionSpec | None) -> "DataFrame":
-        reader = self.spark.read.format("delta")
-        if version is not None:
-            reader = reader.option("versionAsOf", version)
-        if timestamp is not None:
-            reader = reader.option("timestampAsOf", iso(timestamp))
+        filters = partition_filters(spec, where)  # ValueError for a non-partition column, first
+        if version is not None and timestamp is not None:
+            raise ValueError("give version or timestamp, not both")
         if not table_exists(path):
+            if version is not None or timestamp is not None:
+                raise LakeError(f"table {spec.name} does not exist yet")
             return self.spark.createDataFrame([], spark_schema(spec))
-        df = reader.load(path)
-        for col, op, val in partition_filters(spec, where) or []:
+        if version is not None:
+            df = self.spark.sql(f"SELECT * FROM {_sql_path(path)} VERSION AS OF {int(version)}")
+        elif timestamp is not None:
+            ts = timestamp.isoformat() if isinstance(timestamp, datetime) else str(timestamp)
+            df = self.spark.sql(f"SELECT * FROM {_sql_path(path)} TIMESTAMP AS OF '{ts}'")
+        else:
+            df = self.spark.read.format("delta").load(path)
+        for col, op, val in filters or []:
             df = df.where(df[col].isin(list(val)) if op == "in" else df[col] == val)
         return df.select(spec.column_names)
 
@@ -322,10 +385,20 @@ class DeltaSparkEngine(StorageEngine):
             writer = writer.option("replaceWhere", " AND ".join(clauses))
         if app_id is not None:
             writer = writer.option("txnAppId", app_id).option("txnVersion", app_version)
+        if metadata:
+            writer = writer.option("userMetadata", _user_metadata(mode, metadata))
         before = table_version(path)
-        writer.save(path)
-        after = table_version(path) or 0
-        return CommitResult(spec.name, after, skipped=before == after)
+        try:
+            writer.save(path)
+        except Exception as exc:
+            refusal = _delta_refusal(exc, spec)
+            if refusal is None:
+                raise
+            raise refusal from exc
+        after = table_version(path)
+        if after is None or before == after:  # the txn was already committed (or no table there)
+            return CommitResult(spec.name, after or 0, skipped=after is not None)
+        return CommitResult(spec.name, after, False, *self._commit_counts(path, after))
 
     def commit_staged(self, staged: StagedWrite, spec: TableSpec, path: str, *, files: Sequence[str] | None,
                       mode: WriteMode, filters: PartitionFilters | None, app_id: str | None,
@@ -346,14 +419,97 @@ class DeltaSparkEngine(StorageEngine):
     def merge(self, source: "DataFrame | pa.Table", spec: TableSpec, path: str, *, on: Sequence[str],
               update_when: str | None, app_id: str | None, app_version: int | None) -> CommitResult:
         from delta.tables import DeltaTable as SparkDeltaTable  # type: ignore[import-not-found]
+        from pyspark.sql import functions as F
 
+        spark = self.spark
         df = source
         if isinstance(df, pa.Table):
-            df = conform_dataframe(self.spark.createDataFrame(df.select(spec.column_names)), spec)
-        m = SparkDeltaTable.forPath(self.spark, path).alias("t").merge(df.alias("s"), _merge_predicate(on))
+            if df.num_rows == 0:
+                return CommitResult(spec.name, table_version(path) or 0, skipped=False)
+            check_unique_keys(df, spec, on)
+            df = conform_dataframe(spark.createDataFrame(df.select(spec.column_names)), spec)
+        elif df.groupBy(*on).agg(F.count(F.lit(1)).alias("n")).where("n > 1").limit(1).count():
+            raise LakeWriteError(f"{spec.name}: merge source has duplicate keys on {list(on)}")
+        before = table_version(path)
+        m = SparkDeltaTable.forPath(spark, path).alias("t").merge(df.alias("s"), _merge_predicate(on))
         m = m.whenMatchedUpdateAll(condition=update_when).whenNotMatchedInsertAll()
-        m.execute()
-        return CommitResult(spec.name, table_version(path) or 0, skipped=False)
+        conf = {"spark.databricks.delta.commitInfo.userMetadata": _user_metadata("merge", {})}
+        if app_id is not None:
+            conf.update({_TXN_APP_ID: app_id, _TXN_VERSION: str(app_version)})
+        saved = {k: spark.conf.get(k, None) for k in conf}
+        try:
+            for k, v in conf.items():
+                spark.conf.set(k, v)
+            m.execute()
+        except Exception as exc:
+            refusal = _delta_refusal(exc, spec)
+            if refusal is None:
+                raise
+            raise refusal from exc
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    spark.conf.unset(k)
+                else:
+                    spark.conf.set(k, v)
+        after = table_version(path) or 0
+        if before == after:
+            return CommitResult(spec.name, after, skipped=app_id is not None)
+        return CommitResult(spec.name, after, False, *self._commit_counts(path, after))
+
+    def _commit_counts(self, path: str, version: int) -> tuple[int, int]:
+        """(files added, rows in them) of commit ``version``, from its ``operationMetrics``
+        (``WRITE``: numFiles / numOutputRows; ``MERGE``: target files added / rows inserted, updated
+        and copied)."""
+        rows = self.spark.sql(f"DESCRIBE HISTORY {_sql_path(path)}").where(f"version = {int(version)}").collect()
+        m = {k: int(v) for k, v in (rows[0]["operationMetrics"] or {}).items() if str(v).isdigit()} if rows else {}
+        if "numTargetFilesAdded" in m:
+            return m["numTargetFilesAdded"], sum(m.get(k, 0) for k in (
+                "numTargetRowsInserted", "numTargetRowsUpdated", "numTargetRowsCopied"))
+        return m.get("numFiles", m.get("numAddedFiles", 0)), m.get("numOutputRows", 0)
+
+
+def _user_metadata(mode: str, metadata: Mapping[str, Any]) -> str:
+    """Delta ``userMetadata`` of a reelhouse commit: JSON of its ``reelhouse.*`` entries."""
+    info = {"reelhouse.mode": mode}
+    info.update({f"reelhouse.{k}": v for k, v in metadata.items()})
+    return json.dumps(info, default=str, sort_keys=True)
+
+
+def reelhouse_commit(commit: Mapping[str, Any]) -> dict[str, Any]:
+    """A commit of delta-rs' ``DeltaTable.history`` with its ``reelhouse.*`` metadata as top-level
+    keys whichever engine wrote it: the bridge puts them there, delta-spark in ``userMetadata``
+    (JSON); a delta-spark commit without metadata gets ``reelhouse.mode`` from its operation."""
+    c = dict(commit)
+    for k, v in _reelhouse_metadata(c.get("userMetadata")).items():
+        c.setdefault(k, v)
+    if "reelhouse.mode" not in c:
+        mode = _write_mode(str(c.get("operation")), c.get("operationParameters") or {})
+        if mode is not None:
+            c["reelhouse.mode"] = mode
+    return c
+
+
+def _write_mode(operation: str, params: Mapping[str, str]) -> str | None:
+    """The reelhouse write mode of a Delta commit without ``userMetadata``: ``WRITE`` with mode
+    Append → ``append``, Overwrite with a ``replaceWhere`` predicate → ``overwrite_partitions``,
+    without → ``overwrite``; ``MERGE`` → ``merge``; None for other operations."""
+    if operation == "MERGE":
+        return "merge"
+    if operation != "WRITE":
+        return None
+    if params.get("mode") == "Append":
+        return "append"
+    return "overwrite_partitions" if params.get("predicate") not in (None, "", "[]") else "overwrite"
+
+
+def _reelhouse_metadata(user_metadata: str | None) -> dict[str, Any]:
+    """The ``reelhouse.*`` entries of a Delta ``userMetadata`` string ({} when it holds none)."""
+    try:
+        info = json.loads(user_metadata) if user_metadata else {}
+    except ValueError:
+        return {}
+    return {k: v for k, v in info.items() if k.startswith("reelhouse.")} if isinstance(info, dict) else {}
 
 
 #: ``lake.engine`` value → engine class.

@@ -31,6 +31,7 @@ from reelhouse.lake.engines import (
     DeltaRsBridgeEngine,
     StorageEngine,
     open_table,
+    reelhouse_commit,
     table_exists,
     table_version,
 )
@@ -135,8 +136,10 @@ class Lake:
 
     def history(self, name: str, limit: int | None = None) -> list[dict[str, Any]]:
         """Commit history, newest first: version, timestamp (ms), operation, parameters,
-        operationMetrics and the reelhouse commit metadata."""
-        return self.delta_table(name).history(limit)
+        operationMetrics and the reelhouse commit metadata (``reelhouse.<key>``) of either engine's
+        commits (:func:`~reelhouse.lake.engines.reelhouse_commit`), read from the log by delta-rs.
+        Raises :class:`LakeError` when the table has not been written yet."""
+        return [reelhouse_commit(c) for c in self.delta_table(name).history(limit)]
 
     def describe(self, name: str) -> dict[str, Any]:
         """Version, row count (sum of the add actions' ``numRecords``), file count, bytes and

@@ -98,3 +98,25 @@ def test_retrain_dag_is_scheduled_on_the_gate_passed_asset(tmp_path):
     assert [a.name for a in dag.timetable.asset_condition.objects] == ["reelhouse.gate_passed"]
     assert dag.task_ids == ["retrain"] and "champion" in dag.doc_md
     assert {o.name for o in dag.get_task("retrain").outlets} == {"ml.model_promotions"}
+
+
+def test_spark_submit_conf_carries_the_delta_jars_with_the_delta_spark_engine(tmp_path):
+    """With ``lake.engine: delta-spark`` every spark-submit gets the Delta jars (spark.jars) and
+    Delta's extension and catalog; with the bridge, conf/'s settings as they are."""
+    import json
+    import os
+
+    (tmp_path / "delta-spark_4.2_2.13-4.4.0.jar").write_text("")
+    code = ("import sys, json, runpy; g = runpy.run_path(sys.argv[1]);"
+            "print(json.dumps(g['dag'].get_task('ingest').conf))")
+    confs = {}
+    for engine in ("delta-spark", "delta-rs"):
+        env = {**os.environ, "REELHOUSE__LAKE__ENGINE": engine, "REELHOUSE_JARS_DIR": str(tmp_path),
+               "AIRFLOW_HOME": str(tmp_path / "airflow_home")}
+        out = subprocess.run([sys.executable, "-c", code, str(REPO / "dags" / "reelhouse_nightly.py")],
+                             capture_output=True, text=True, timeout=120, env=env)
+        assert out.returncode == 0, out.stderr[-2000:]
+        confs[engine] = json.loads(out.stdout.strip().splitlines()[-1])
+    assert confs["delta-spark"]["spark.jars"] == str(tmp_path / "delta-spark_4.2_2.13-4.4.0.jar")
+    assert confs["delta-spark"]["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
+    assert "spark.jars" not in confs["delta-rs"] and "spark.sql.extensions" not in confs["delta-rs"]
