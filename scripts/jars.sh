@@ -12,6 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${1:?usage: scripts/jars.sh VENV_PYTHON OUT_DIR}"
 OUT="${2:?usage: scripts/jars.sh VENV_PYTHON OUT_DIR}"
+case "$OUT" in /*) ;; *) OUT="$PWD/$OUT" ;; esac  # absolute: Maven resolves relative paths against jars/
 
 if ! command -v mvn >/dev/null 2>&1; then
   command -v apt-get >/dev/null 2>&1 || { echo "jars: reelhouse needs Maven to fetch the Delta jars (install maven)" >&2; exit 1; }
