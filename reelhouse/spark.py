@@ -16,7 +16,8 @@ import os
 import shutil
 import subprocess
 import sys
-from typing import TYPE_CHECKING, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Iterator, Mapping
 
 from reelhouse.config import Config, get_config
 
@@ -92,6 +93,23 @@ def spark_conf(config: Config, *, delta: bool | None = None) -> dict[str, str]:
     conf["spark.sql.extensions"] = ",".join(extensions)
     conf.setdefault("spark.sql.catalog.spark_catalog", DELTA_SQL_CONF["spark.sql.catalog.spark_catalog"])
     return conf
+
+
+@contextmanager
+def scoped_conf(spark: "SparkSession", settings: Mapping[str, str]) -> Iterator[None]:
+    """Set ``settings`` (Spark runtime SQL conf keys → values) on ``spark`` for the ``with`` block
+    and restore the previous values afterwards — unset where they were unset — even on error."""
+    saved = {k: spark.conf.get(k, None) for k in settings}
+    try:
+        for k, v in settings.items():
+            spark.conf.set(k, v)
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                spark.conf.unset(k)
+            else:
+                spark.conf.set(k, v)
 
 
 def check_java() -> str:

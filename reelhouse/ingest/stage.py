@@ -193,18 +193,11 @@ def no_split_reads(spark: "SparkSession", files: Sequence["LandingFile"]) -> Ite
     """Apply :func:`split_settings` of ``files`` to the session's conf for the ``with`` block and
     restore the previous values afterwards (unset when they were unset), even on error. Yields
     the settings applied. Raises ``ValueError`` as :func:`split_settings` does (conf untouched)."""
+    from reelhouse.spark import scoped_conf
+
     settings = split_settings(list(files))
-    saved = {k: spark.conf.get(k, None) for k in settings}
-    for k, v in settings.items():
-        spark.conf.set(k, v)
-    try:
+    with scoped_conf(spark, settings):
         yield settings
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                spark.conf.unset(k)
-            else:
-                spark.conf.set(k, v)
 
 
 #: the staging targets of :func:`classify_and_stage` (``events``: the typed events, input of the

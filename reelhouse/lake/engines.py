@@ -436,22 +436,16 @@ class DeltaSparkEngine(StorageEngine):
         conf = {"spark.databricks.delta.commitInfo.userMetadata": _user_metadata("merge", {})}
         if app_id is not None:
             conf.update({_TXN_APP_ID: app_id, _TXN_VERSION: str(app_version)})
-        saved = {k: spark.conf.get(k, None) for k in conf}
+        from reelhouse.spark import scoped_conf
+
         try:
-            for k, v in conf.items():
-                spark.conf.set(k, v)
-            m.execute()
+            with scoped_conf(spark, conf):
+                m.execute()
         except Exception as exc:
             refusal = _delta_refusal(exc, spec)
             if refusal is None:
                 raise
             raise refusal from exc
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    spark.conf.unset(k)
-                else:
-                    spark.conf.set(k, v)
         after = table_version(path) or 0
         if before == after:
             return CommitResult(spec.name, after, skipped=app_id is not None)
