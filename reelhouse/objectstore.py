@@ -15,8 +15,11 @@ Credentials, in this order: ``REELHOUSE_S3_ACCESS_KEY`` / ``REELHOUSE_S3_SECRET_
 other endpoint is left to the SDK's own chain (instance profile, ``~/.aws``). Local paths (and
 ``file://``) need no options: the functions return empty options / a local filesystem.
 
-The lake's engines (``reelhouse/lake/``) do not call these yet: wiring them in is the engine work
-of issue 17; this module stays free of Lake imports so that both engines can use it.
+Code that holds only a path or URI (the lake's engines, the landing zone, Data Docs, manifests)
+asks :func:`filesystem` and :func:`storage_options`, which use the process's store:
+:func:`register` sets it (``Lake.from_config`` and the jobs do, from ``config.object_store``);
+unset, it is ``get_config().object_store``. This module stays free of Lake imports so that both
+engines can use it.
 """
 
 from __future__ import annotations
@@ -76,6 +79,96 @@ def delta_uri(uri: str) -> str:
         bucket, key = split_uri(uri)
         return f"s3://{bucket}/{key}".rstrip("/")
     return str(uri)
+
+
+_current: ObjectStoreConfig | None = None
+
+
+def register(store: ObjectStoreConfig) -> None:
+    """Make ``store`` the process's object store: the one :func:`filesystem`,
+    :func:`storage_options` and :func:`spark_uri` use for ``s3://``/``s3a://`` URIs."""
+    global _current
+    _current = store
+
+
+def current_store() -> ObjectStoreConfig:
+    """The store :func:`register` set, else ``get_config().object_store`` (``$REELHOUSE_ENV``)."""
+    if _current is not None:
+        return _current
+    from reelhouse.config import get_config
+
+    return get_config().object_store
+
+
+def filesystem(uri: str, store: ObjectStoreConfig | None = None) -> tuple["pyarrow.fs.FileSystem", str]:
+    """:func:`pyarrow_filesystem` on the process's store (:func:`current_store`): ``(filesystem,
+    path)`` for a local path or an S3 URI. Raises :class:`ConfigError` for half a key pair."""
+    if not is_object_store_uri(uri):
+        import pyarrow.fs as pafs
+
+        return pafs.LocalFileSystem(), str(uri).removeprefix("file://")
+    return pyarrow_filesystem(store or current_store(), uri)
+
+
+def storage_options(uri: str, store: ObjectStoreConfig | None = None) -> dict[str, str] | None:
+    """:func:`delta_storage_options` on the process's store, ``None`` for a local path (what
+    delta-rs' ``storage_options=`` takes)."""
+    if not is_object_store_uri(uri):
+        return None
+    return delta_storage_options(store or current_store(), uri)
+
+
+def spark_uri(uri: str) -> str:
+    """The URI as Spark's Hadoop connector names it: ``s3://``/``s3n://`` → ``s3a://`` (S3A); a
+    local path unchanged."""
+    scheme = urlsplit(str(uri)).scheme.lower()
+    if scheme in ("s3", "s3n"):
+        return "s3a://" + str(uri).split("://", 1)[1]
+    return str(uri)
+
+
+def join(root: str, *parts: str) -> str:
+    """``root/part/…`` for a local path or a URI (``/`` separators, no ``os.path`` semantics)."""
+    out = str(root).rstrip("/")
+    for p in parts:
+        out = f"{out}/{str(p).strip('/')}"
+    return out
+
+
+def write_bytes(uri: str, data: bytes) -> None:
+    """Write ``data`` to ``uri`` (local path: parent folders created; object store: one PUT)."""
+    fs, path = filesystem(uri)
+    if not is_object_store_uri(uri):
+        fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
+    with fs.open_output_stream(path) as out:
+        out.write(data)
+
+
+def read_bytes(uri: str) -> bytes:
+    """The content of ``uri``. Raises ``FileNotFoundError`` when there is no such file."""
+    fs, path = filesystem(uri)
+    with fs.open_input_stream(path) as src:
+        return src.read()
+
+
+def exists(uri: str) -> bool:
+    """True when ``uri`` names a file or a folder (a key prefix on an object store)."""
+    import pyarrow.fs as pafs
+
+    fs, path = filesystem(uri)
+    return fs.get_file_info(path).type != pafs.FileType.NotFound
+
+
+def upload_dir(local_dir: str, uri: str) -> int:
+    """Copy the local folder ``local_dir`` to ``uri`` (what was there with the same names is
+    replaced); a local ``uri`` is a plain folder copy. Returns the number of files copied."""
+    import pyarrow.fs as pafs
+
+    fs, dest = filesystem(uri)
+    local = pafs.LocalFileSystem()
+    files = [i for i in local.get_file_info(pafs.FileSelector(local_dir, recursive=True)) if i.type == pafs.FileType.File]
+    pafs.copy_files(local_dir, dest, source_filesystem=local, destination_filesystem=fs, use_threads=True)
+    return len(files)
 
 
 def _is_loopback(endpoint: str | None) -> bool:
@@ -169,16 +262,21 @@ def fsspec_filesystem(store: ObjectStoreConfig, uri: str, *, environ: Mapping[st
     return ArrowFSWrapper(fs), path
 
 
-def hadoop_s3a_conf(store: ObjectStoreConfig, *, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+def hadoop_s3a_conf(store: ObjectStoreConfig, *, environ: Mapping[str, str] | None = None,
+                    credentials: bool = True) -> dict[str, str]:
     """``spark.hadoop.fs.s3a.*`` settings for Spark's hadoop-aws connector (S3A) on ``store``:
-    endpoint, region, path-style access, TLS and — when the environment names them — the key pair
-    (set at session build time, never written to a file)."""
+    endpoint, region, path-style access, TLS, ``s3://`` served by S3A too (delta-rs names tables
+    ``s3://``) and — when ``credentials`` and the environment names them — the key pair.
+    ``credentials=False`` leaves the secrets out: what goes on a ``spark-submit`` command line
+    (:func:`reelhouse.spark.spark_conf`); the driver sets them at run time
+    (:func:`reelhouse.spark.get_spark`)."""
     p = "spark.hadoop.fs.s3a."
-    conf = {p + "endpoint.region": store.region, p + "path.style.access": str(store.path_style).lower()}
+    conf = {p + "endpoint.region": store.region, p + "path.style.access": str(store.path_style).lower(),
+            "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem"}
     if store.endpoint:
         conf[p + "endpoint"] = store.endpoint
         conf[p + "connection.ssl.enabled"] = str(store.endpoint.startswith("https://")).lower()
-    creds = s3_credentials(store, environ=environ)
+    creds = s3_credentials(store, environ=environ) if credentials else None
     if creds is not None:
         conf[p + "aws.credentials.provider"] = "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
         conf[p + "access.key"] = creds.access_key

@@ -8,6 +8,12 @@ resources come from the submit command and this module only adds the reelhouse s
 (fetched from Maven Central by the install step, ``make jars``, into ``<venv>/jars``; never at run
 time) to ``spark.jars`` and Delta's SQL extension and catalog, for :func:`get_spark` and for the
 ``spark-submit`` conf the nightly DAG passes.
+
+Paths on an object store (``s3a://``, ``conf/objectstore.yaml``) add the S3A connector: hadoop-aws
+and the AWS SDK modules it uses (also from ``make jars``, 26 MB) to ``spark.jars``, and
+:func:`reelhouse.objectstore.hadoop_s3a_conf`'s endpoint settings. The key pair is never part of
+that conf (it would show on the ``spark-submit`` command line and in the task log):
+:func:`get_spark` sets it on the running session's Hadoop configuration, from the environment.
 """
 
 from __future__ import annotations
@@ -74,19 +80,55 @@ def delta_jars(directory: str | None = None) -> list[str]:
     return jars
 
 
-def spark_conf(config: Config, *, delta: bool | None = None) -> dict[str, str]:
+class S3AJarsNotFoundError(RuntimeError):
+    """Paths on an object store need the S3A jars (hadoop-aws) and the jars folder has none."""
+
+
+def s3a_jars(directory: str | None = None) -> list[str]:
+    """Absolute paths of the jars in ``directory`` (default :func:`jars_dir`), sorted — hadoop-aws
+    and the AWS SDK modules among them. Raises :class:`S3AJarsNotFoundError` naming the make target
+    when there is no ``hadoop-aws-*.jar``."""
+    folder = os.path.abspath(directory or jars_dir())
+    jars = sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".jar")) \
+        if os.path.isdir(folder) else []
+    if not any(os.path.basename(j).startswith("hadoop-aws-") for j in jars):
+        raise S3AJarsNotFoundError(
+            f"s3a:// paths need Spark's S3A connector and {folder} has no hadoop-aws jar: run `make jars` "
+            f"(part of `make install`; jars/pom.xml) or point {JARS_DIR_ENV} at a folder holding it.")
+    return jars
+
+
+def uses_object_store(config: Config) -> bool:
+    """True when the lake or the landing zone of ``config`` is on an object store (``s3a://``)."""
+    from reelhouse.objectstore import is_object_store_uri
+
+    return is_object_store_uri(config.paths.lake) or is_object_store_uri(config.paths.landing)
+
+
+def spark_conf(config: Config, *, delta: bool | None = None, s3a: bool | None = None) -> dict[str, str]:
     """The Spark settings of ``config``: ``spark.conf`` from ``conf/``, plus, when ``delta`` (default:
     whether ``lake.engine`` runs Delta inside Spark, :data:`ENGINE_RUNS_DELTA_IN_SPARK`), the Delta
     jars appended to ``spark.jars`` and :data:`DELTA_SQL_CONF` (Delta's extension appended to any
-    configured ``spark.sql.extensions``). Raises :class:`DeltaJarsNotFoundError` when Delta is
-    needed and the jars are not installed."""
+    configured ``spark.sql.extensions``); when ``s3a`` (default: :func:`uses_object_store`), the
+    S3A jars in ``spark.jars`` and the store's endpoint settings (no secrets; see the module
+    docstring). Raises :class:`DeltaJarsNotFoundError` /
+    :class:`S3AJarsNotFoundError` when needed jars are not installed."""
     conf = dict(config.spark.conf)
+    if s3a is None:
+        s3a = uses_object_store(config)
     if delta is None:
         delta = ENGINE_RUNS_DELTA_IN_SPARK[config.lake_engine]
+    wanted = (delta_jars() if delta else []) + (s3a_jars() if s3a else [])
+    if wanted:
+        jars = [j for j in conf.get("spark.jars", "").split(",") if j]
+        conf["spark.jars"] = ",".join(jars + [j for j in dict.fromkeys(wanted) if j not in jars])
+    if s3a:
+        from reelhouse.objectstore import hadoop_s3a_conf
+
+        for k, v in hadoop_s3a_conf(config.object_store, credentials=False).items():
+            conf.setdefault(k, v)
     if not delta:
         return conf
-    jars = [j for j in conf.get("spark.jars", "").split(",") if j]
-    conf["spark.jars"] = ",".join(jars + [j for j in delta_jars() if j not in jars])
     extensions = [e for e in conf.get("spark.sql.extensions", "").split(",") if e]
     if DELTA_SQL_CONF["spark.sql.extensions"] not in extensions:
         extensions.append(DELTA_SQL_CONF["spark.sql.extensions"])
@@ -137,14 +179,17 @@ def check_java() -> str:
 
 
 def get_spark(config: Config | None = None, *, app_name: str | None = None,
-              delta: bool | None = None) -> "SparkSession":
+              delta: bool | None = None, s3a: bool | None = None) -> "SparkSession":
     """Return the process's SparkSession, creating it from ``config`` when none is running.
 
     Sets ``PYSPARK_PYTHON`` to this interpreter so executors import the same ``reelhouse``. Forces
     the settings the lake relies on: UTC session time zone and INT64-microsecond Parquet
     timestamps. ``delta``: load the Delta jars, extension and catalog (default: when ``lake.engine``
-    is ``delta-spark``; see :func:`spark_conf`). Raises :class:`JavaNotFoundError` when Java is
-    missing and :class:`DeltaJarsNotFoundError` when Delta is needed and its jars are not installed.
+    is ``delta-spark``; see :func:`spark_conf`). ``s3a``: the S3A connector (default: when a path
+    is on an object store); the store's key pair is then set on the session's Hadoop
+    configuration (:func:`set_s3a_credentials`), under ``spark-submit`` too. Raises
+    :class:`JavaNotFoundError` when Java is missing and :class:`DeltaJarsNotFoundError` /
+    :class:`S3AJarsNotFoundError` when needed jars are not installed.
     """
     from pyspark.sql import SparkSession
 
@@ -152,6 +197,8 @@ def get_spark(config: Config | None = None, *, app_name: str | None = None,
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
+    if s3a is None:
+        s3a = uses_object_store(cfg)
     check_java()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
@@ -160,7 +207,7 @@ def get_spark(config: Config | None = None, *, app_name: str | None = None,
         # under spark-submit the master and conf come from the submit command (the Airflow
         # connection and operator); setting them here would override it
         builder = builder.master(cfg.spark.master)
-        conf = spark_conf(cfg, delta=delta)
+        conf = spark_conf(cfg, delta=delta, s3a=s3a)
         for k, v in conf.items():
             builder = builder.config(k, v)
         if "spark.driver.extraJavaOptions" not in conf:
@@ -173,7 +220,25 @@ def get_spark(config: Config | None = None, *, app_name: str | None = None,
     builder = builder.config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(os.environ.get("REELHOUSE_SPARK_LOG_LEVEL", "ERROR"))
+    if s3a:
+        set_s3a_credentials(spark, cfg)
     return spark
+
+
+def set_s3a_credentials(spark: "SparkSession", config: Config) -> bool:
+    """Set the object store's key pair (:func:`reelhouse.objectstore.s3_credentials`, from the
+    environment) on the running session's Hadoop configuration — where S3A reads it on the driver,
+    and which Spark ships with each job to the executors — so it never appears in a
+    ``spark-submit`` command line. Returns False when the environment names none (S3A's own
+    provider chain applies)."""
+    from reelhouse.objectstore import hadoop_s3a_conf
+
+    secret = {k: v for k, v in hadoop_s3a_conf(config.object_store).items()
+              if k not in hadoop_s3a_conf(config.object_store, credentials=False)}
+    hconf = spark.sparkContext._jsc.hadoopConfiguration()
+    for k, v in secret.items():
+        hconf.set(k.removeprefix("spark.hadoop."), v)
+    return bool(secret)
 
 
 def _under_spark_submit() -> bool:

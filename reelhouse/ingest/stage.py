@@ -31,6 +31,8 @@ from reelhouse.ingest.transforms import (
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
 
+    from reelhouse.config import ObjectStoreConfig
+
     from reelhouse.sources.landing import LandingFile
 
 
@@ -45,10 +47,14 @@ MANIFEST_DDL = (
 
 
 class _ParquetSink:
-    """Buffers Arrow tables and writes them as one Parquet file in row groups of ~``buffer_rows``."""
+    """Buffers Arrow tables and writes them as one Parquet file in row groups of ~``buffer_rows``
+    under ``root`` (a local folder or an object-store URI; ``store``: that store's settings, for
+    a Python worker that has no registered store)."""
 
-    def __init__(self, root: str, rel_path: str, schema: pa.Schema, buffer_rows: int):
+    def __init__(self, root: str, rel_path: str, schema: pa.Schema, buffer_rows: int,
+                 store: "ObjectStoreConfig | None" = None):
         self.root, self.rel_path, self.schema, self.buffer_rows = root, rel_path, schema, buffer_rows
+        self.store = store
         self.parts: list[pa.Table] = []
         self.buffered = 0
         self.rows = 0
@@ -69,9 +75,16 @@ class _ParquetSink:
         if not self.parts:
             return
         if self.writer is None:
-            path = os.path.join(self.root, self.rel_path)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            self.writer = pq.ParquetWriter(path, self.schema, compression="snappy")
+            from reelhouse.objectstore import filesystem, is_object_store_uri
+
+            if is_object_store_uri(self.root):
+                fs, root = filesystem(self.root, self.store)
+                self.writer = pq.ParquetWriter(f"{root}/{self.rel_path}", self.schema, compression="snappy",
+                                               filesystem=fs)
+            else:
+                path = os.path.join(self.root, self.rel_path)
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                self.writer = pq.ParquetWriter(path, self.schema, compression="snappy")
         self.writer.write_table(pa.concat_tables(self.parts), row_group_size=max(self.buffered, 1))
         self.rows += self.buffered
         self.parts, self.buffered = [], 0
@@ -92,6 +105,7 @@ def classify_and_stage(
     staging: dict[str, str],
     fast_path: bool = True,
     buffer_rows: int = 262_144,
+    store: "ObjectStoreConfig | None" = None,
 ) -> Iterator[pa.RecordBatch]:
     """One pass over a task's landing lines (for ``mapInArrow``): classify them
     (:func:`classify_batches`) and write this task's bronze, quarantine and typed-events Parquet
@@ -106,6 +120,8 @@ def classify_and_stage(
     manifest it collected — the output of the successful attempt of each task — so a retried or
     failed attempt's files are never committed (they are deleted with the staging folder).
     The garbage collector is paused during the pass (the rows make no reference cycles).
+    ``store``: the object store's settings when the staging folders are ``s3a://`` URIs (the
+    worker resolves the key pair from its own environment, as S3A does on an executor).
     """
     import gc
     import uuid
@@ -117,9 +133,9 @@ def classify_and_stage(
     tag = f"part-{ctx.partitionId() if ctx else 0:05d}-a{ctx.attemptNumber() if ctx else 0}-{uuid.uuid4().hex[:8]}"
     part_dir = f"landing_date={landing_date.isoformat()}"
     sinks = {
-        "bronze.events": _ParquetSink(staging["bronze.events"], f"{part_dir}/{tag}.parquet", staged_schema("bronze.events"), buffer_rows),
-        "quarantine.events": _ParquetSink(staging["quarantine.events"], f"{part_dir}/{tag}.parquet", staged_schema("quarantine.events"), buffer_rows),
-        "events": _ParquetSink(staging["events"], f"{tag}.parquet", events_stage_schema(), buffer_rows),
+        "bronze.events": _ParquetSink(staging["bronze.events"], f"{part_dir}/{tag}.parquet", staged_schema("bronze.events"), buffer_rows, store),
+        "quarantine.events": _ParquetSink(staging["quarantine.events"], f"{part_dir}/{tag}.parquet", staged_schema("quarantine.events"), buffer_rows, store),
+        "events": _ParquetSink(staging["events"], f"{tag}.parquet", events_stage_schema(), buffer_rows, store),
     }
     per_file: dict[str, list[int]] = {}
     dates: set = set()
@@ -250,11 +266,15 @@ def stage_landing(
     readable). Run it inside :func:`no_split_reads` so no file is split across tasks."""
     from functools import partial
 
+    from reelhouse.objectstore import current_store, is_object_store_uri
+
     if not any(f.readable for f in files):
         return StageManifest()
+    on_store = any(is_object_store_uri(staging[t]) for t in STAGED_OUTPUTS)
     fn = partial(
         classify_and_stage, landing_date=landing_date, future_tolerance_seconds=future_tolerance_seconds,
         ingested_at=ingested_at, staging={t: staging[t] for t in STAGED_OUTPUTS},
+        store=current_store() if on_store else None,
     )
     return StageManifest.from_rows(read_landing_lines(spark, list(files)).mapInArrow(fn, MANIFEST_DDL).collect())
 
@@ -271,7 +291,13 @@ def stage_corrupt_files(
     corrupt = corrupt_file_table(list(files), ingested_at=ingested_at)
     if not corrupt.num_rows:
         return []
+    from reelhouse.objectstore import filesystem, is_object_store_uri
+
     rel = f"landing_date={landing_date.isoformat()}/corrupt-files.parquet"
+    if is_object_store_uri(staging_path):
+        fs, root = filesystem(staging_path)
+        pq.write_table(corrupt, f"{root}/{rel}", filesystem=fs)
+        return [rel]
     os.makedirs(os.path.dirname(os.path.join(staging_path, rel)), exist_ok=True)
     pq.write_table(corrupt, os.path.join(staging_path, rel))
     return [rel]
@@ -284,4 +310,7 @@ def read_staged_events(spark: "SparkSession", staging_path: str, files: Sequence
     ``_line_number``)."""
     from pyspark.sql.pandas.types import from_arrow_schema
 
-    return spark.read.schema(from_arrow_schema(events_stage_schema())).parquet(*[f"{staging_path}/{p}" for p in files])
+    from reelhouse.objectstore import spark_uri
+
+    return spark.read.schema(from_arrow_schema(events_stage_schema())).parquet(
+        *[spark_uri(f"{staging_path}/{p}") for p in files])

@@ -12,7 +12,10 @@ holds one engine, chosen once from ``lake.engine`` in ``conf/`` by :meth:`Lake.f
     through ``deltalake.DeltaTable.create_write_transaction``. This is the shape of delta-spark's
     own commit protocol (executors write, the driver commits) without Delta inside the JVM. Reads
     take the snapshot's file list from delta-rs and hand it to Spark. Merges run in delta-rs over
-    an Arrow source.
+    an Arrow source. On an object store (``s3a://`` tables) the files are committed where Spark
+    wrote them (``<table>/staged/<write id>/…``; a rename there would be a copy through the
+    client) and delta-rs reaches the store through ``storage_options``
+    (:func:`reelhouse.objectstore.storage_options`).
 :class:`DeltaSparkEngine` (``delta-spark``)
     Delta inside Spark (jars from Maven Central, ``make jars``): ``format("delta")`` writes with
     ``replaceWhere`` and ``txnAppId``/``txnVersion``, ``DeltaTable.merge``, Delta SQL for time
@@ -56,6 +59,7 @@ from reelhouse.lake.checks import (
 )
 from reelhouse.lake.errors import LakeError, LakeWriteError
 from reelhouse.lake.staging import StagedWrite
+from reelhouse.objectstore import delta_uri, filesystem, spark_uri, storage_options
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
@@ -80,14 +84,21 @@ class CommitResult:
 
 
 # ----------------------------------------------------------------------------- the Delta log (delta-rs)
+def delta_table(path: str, *, version: int | None = None) -> DeltaTable:
+    """delta-rs' handle of the table at ``path`` (a local path or an ``s3a://``/``s3://`` URI, with
+    the process's object-store options: :func:`reelhouse.objectstore.storage_options`). Raises
+    delta-rs' ``TableNotFoundError`` when there is no Delta log."""
+    return DeltaTable(delta_uri(path), version=version, storage_options=storage_options(path))
+
+
 def table_exists(path: str) -> bool:
     """True when ``path`` holds a Delta log."""
-    return DeltaTable.is_deltatable(path)
+    return DeltaTable.is_deltatable(delta_uri(path), storage_options(path))
 
 
 def table_version(path: str) -> int | None:
     """Current version of the Delta table at ``path``, or None when there is none."""
-    return DeltaTable(path).version() if table_exists(path) else None
+    return delta_table(path).version() if table_exists(path) else None
 
 
 def open_table(path: str, name: str, *, version: int | None = None,
@@ -96,7 +107,7 @@ def open_table(path: str, name: str, *, version: int | None = None,
     (UTC). Raises :class:`LakeError` when the table has not been written yet and ``ValueError``
     when both ``version`` and ``timestamp`` are given."""
     try:
-        dt = DeltaTable(path, version=version) if version is not None else DeltaTable(path)
+        dt = delta_table(path, version=version)
     except TableNotFoundError as exc:
         raise LakeError(f"table {name} does not exist yet at {path}") from exc
     if timestamp is not None:
@@ -187,10 +198,10 @@ class DeltaRsBridgeEngine(StorageEngine):
                 raise LakeError(f"table {spec.name} does not exist yet")
             return self.spark.createDataFrame([], schema)
         dt = open_table(path, spec.name, version=version, timestamp=timestamp)
-        files = dt.file_uris(partition_filters(spec, where))
+        files = [spark_uri(f) for f in dt.file_uris(partition_filters(spec, where))]
         if not files:
             return self.spark.createDataFrame([], schema)
-        df = self.spark.read.schema(schema).option("basePath", path).parquet(*files)
+        df = self.spark.read.schema(schema).option("basePath", spark_uri(path)).parquet(*files)
         return df.select(spec.column_names)
 
     def write(self, df: "DataFrame", spec: TableSpec, path: str, *, mode: WriteMode,
@@ -213,6 +224,10 @@ class DeltaRsBridgeEngine(StorageEngine):
                       app_version: int | None, metadata: Mapping[str, Any] | None) -> CommitResult:
         staging_path, write_id = staged.path, staged.write_id
         moved: list[str] = []
+        in_place = staging.in_place(path)
+        fs, staging_root = filesystem(staging_path) if in_place else (None, staging_path)
+        committed: list[str] = []  # in place: the staged files the actions name
+        keep: list[str] = []  # ... once the commit went through (they belong to the table then)
         try:
             staged_files = list(files) if files is not None else staging.parquet_files(staging_path)
             actions: list[AddAction] = []
@@ -224,20 +239,29 @@ class DeltaRsBridgeEngine(StorageEngine):
                 pv = staging.partition_values(rel_dir)
                 pv = {c: pv.get(c) for c in spec.partition_by}
                 check_partition_scope(spec, filters, pv)
-                src = os.path.join(staging_path, rel)
-                n, file_stats = stats.file_stats(src, spec)  # raises on nulls in a non-nullable column
-                if n == 0:
-                    continue
-                base, ext = os.path.basename(rel).split(".", 1)
-                dest_rel = f"{rel_dir}/{base}-{write_id[:12]}.{ext}" if rel_dir else f"{base}-{write_id[:12]}.{ext}"
-                dest = os.path.join(path, dest_rel)
-                os.makedirs(os.path.dirname(dest), exist_ok=True)
-                os.replace(src, dest)
-                moved.append(dest)
+                if in_place:  # object store: the add action names the file where it was written
+                    src = f"{staging_root}/{rel}"
+                    n, file_stats = stats.file_stats(src, spec, filesystem=fs)
+                    if n == 0:
+                        continue
+                    dest_rel, size = f"{staging.OBJECT_STORE_STAGING_DIR}/{write_id}/{rel}", fs.get_file_info(src).size
+                    committed.append(rel)
+                else:
+                    src = os.path.join(staging_path, rel)
+                    n, file_stats = stats.file_stats(src, spec)  # raises on nulls in a non-nullable column
+                    if n == 0:
+                        continue
+                    base, ext = os.path.basename(rel).split(".", 1)
+                    dest_rel = f"{rel_dir}/{base}-{write_id[:12]}.{ext}" if rel_dir else f"{base}-{write_id[:12]}.{ext}"
+                    dest = os.path.join(path, dest_rel)
+                    os.makedirs(os.path.dirname(dest), exist_ok=True)
+                    os.replace(src, dest)
+                    moved.append(dest)
+                    size = os.path.getsize(dest)
                 rows += n
                 parts[tuple(sorted(pv.items()))] = {k: v for k, v in pv.items() if v is not None}
-                actions.append(AddAction(dest_rel, os.path.getsize(dest), pv, now_ms, True, file_stats))
-            dt = DeltaTable(path)
+                actions.append(AddAction(dest_rel, size, pv, now_ms, True, file_stats))
+            dt = delta_table(path)
             if app_id is not None and already_committed(dt.transaction_version(app_id), app_version):
                 raise _AlreadyCommitted()
             if not actions and mode == "append":
@@ -257,17 +281,19 @@ class DeltaRsBridgeEngine(StorageEngine):
                 commit_properties=props,
             )
             moved.clear()  # committed: the files belong to the table now
-            version = DeltaTable(path).version()
+            keep = committed
+            version = delta_table(path).version()
             return CommitResult(spec.name, version, False, len(actions), rows, list(parts.values()))
         except _AlreadyCommitted:
-            return CommitResult(spec.name, DeltaTable(path).version(), skipped=True)
+            return CommitResult(spec.name, delta_table(path).version(), skipped=True)
         finally:
             for p in moved:  # uncommitted: never leave data files behind
                 try:
                     os.remove(p)
                 except OSError:
                     pass
-            staging.discard(staged)
+            # in place: the committed files stay (``keep``), the rest of the folder goes
+            staging.discard(staged, keep=keep) if keep else staging.discard(staged)
 
     def merge(self, source: "DataFrame | pa.Table", spec: TableSpec, path: str, *, on: Sequence[str],
               update_when: str | None, app_id: str | None, app_version: int | None) -> CommitResult:
@@ -276,7 +302,7 @@ class DeltaRsBridgeEngine(StorageEngine):
         if table.num_rows == 0:
             return CommitResult(spec.name, table_version(path) or 0, skipped=False)
         check_unique_keys(table, spec, on)
-        dt = DeltaTable(path)
+        dt = delta_table(path)
         props = CommitProperties(
             custom_metadata={"reelhouse.mode": "merge"},
             app_transactions=[Transaction(app_id, app_version)] if app_id is not None else None,
@@ -287,7 +313,7 @@ class DeltaRsBridgeEngine(StorageEngine):
             .when_not_matched_insert_all()
             .execute()
         )
-        return CommitResult(spec.name, DeltaTable(path).version(), False, rows_added=table.num_rows)
+        return CommitResult(spec.name, delta_table(path).version(), False, rows_added=table.num_rows)
 
 
 # ----------------------------------------------------------------------------- delta-spark

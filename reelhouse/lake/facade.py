@@ -30,6 +30,7 @@ from reelhouse.lake.engines import (
     CommitResult,
     DeltaRsBridgeEngine,
     StorageEngine,
+    delta_table,
     open_table,
     reelhouse_commit,
     table_exists,
@@ -37,6 +38,7 @@ from reelhouse.lake.engines import (
 )
 from reelhouse.lake.errors import LakeError
 from reelhouse.lake.staging import StagedWrite
+from reelhouse.objectstore import delta_uri, filesystem, storage_options
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -70,13 +72,18 @@ class Lake:
         """The lake described by ``config.paths.lake`` with the engine ``config.lake_engine``
         names (``delta-rs`` → :class:`~reelhouse.lake.engines.DeltaRsBridgeEngine`,
         ``delta-spark`` → :class:`~reelhouse.lake.engines.DeltaSparkEngine`): the one place the
-        engine is chosen. Raises :class:`LakeError` for any other engine name."""
+        engine is chosen. Registers ``config.object_store`` as the process's object store
+        (:func:`reelhouse.objectstore.register`). Raises :class:`LakeError` for any other engine
+        name."""
         try:
             engine = ENGINES[config.lake_engine]
         except KeyError:
             raise LakeError(
                 f"unknown lake engine {config.lake_engine!r} (lake.engine): known engines are {sorted(ENGINES)}"
             ) from None
+        from reelhouse import objectstore
+
+        objectstore.register(config.object_store)  # s3a:// paths: this config's store
         return cls(config.paths.lake, engine=engine, spark=spark)
 
     # ------------------------------------------------------------------ basics
@@ -103,12 +110,13 @@ class Lake:
         """Open the table, creating it empty from the catalog schema when it does not exist."""
         spec = get_table(name)
         path = self.path(name)
-        if not DeltaTable.is_deltatable(path):
+        if not table_exists(path):
             if "://" not in path:
                 os.makedirs(path, exist_ok=True)
             try:
                 DeltaTable.create(
-                    path,
+                    delta_uri(path),
+                    storage_options=storage_options(path),
                     schema=spec.arrow_schema(),
                     partition_by=list(spec.partition_by) or None,
                     name=spec.name,
@@ -116,9 +124,9 @@ class Lake:
                     mode="ignore",
                 )
             except Exception:
-                if not DeltaTable.is_deltatable(path):
+                if not table_exists(path):
                     raise
-        return DeltaTable(path)
+        return delta_table(path)
 
     def delta_table(
         self, name: str, *, version: int | None = None, timestamp: datetime | str | None = None
@@ -162,13 +170,13 @@ class Lake:
         only; e.g. ``[{"event_date": "2024-06-01", "landing_date": "2024-06-02"}, …]``."""
         if not self.exists(name):
             return []
-        return DeltaTable(self.path(name)).partitions(partition_filters(get_table(name), where))
+        return delta_table(self.path(name)).partitions(partition_filters(get_table(name), where))
 
     def transaction_version(self, name: str, app_id: str) -> int | None:
         """Last committed ``app_version`` for ``app_id`` on this table (None if never)."""
         if not self.exists(name):
             return None
-        return DeltaTable(self.path(name)).transaction_version(app_id)
+        return delta_table(self.path(name)).transaction_version(app_id)
 
     def _already_committed(self, name: str, app_id: str | None, app_version: int | None) -> bool:
         return app_id is not None and already_committed(self.transaction_version(name, app_id), app_version)
@@ -354,8 +362,9 @@ class Lake:
         try:
             if table.num_rows:
                 part_schema = pa.schema([spec.arrow_schema().field(c) for c in spec.partition_by])
+                fs, staged_root = filesystem(staged.path)
                 pads.write_dataset(
-                    table, staged.path, format="parquet",
+                    table, staged_root, filesystem=fs, format="parquet",
                     partitioning=pads.partitioning(part_schema, flavor="hive") if spec.partition_by else None,
                     basename_template="part-{i}.parquet", existing_data_behavior="overwrite_or_ignore",
                     file_options=pads.ParquetFileFormat().make_write_options(compression="snappy"),

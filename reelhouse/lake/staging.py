@@ -5,6 +5,13 @@ partition columns (``landing_date=2024-06-01/part-….parquet``). Every Delta re
 starting with ``_``, so nothing there is visible before (or without) a commit. A write that
 commits or fails in Python removes its folder (:func:`discard`); a process killed hard leaves it
 behind, and :func:`sweep` (called by :meth:`reelhouse.lake.Lake.vacuum`) removes it later.
+
+On an object store (``s3a://`` tables) a rename is a copy, so the delta-rs bridge commits the
+files where Spark wrote them: a staged write lives in ``<table>/staged/<write id>/`` (no leading
+``_``, so that Delta's VACUUM — delta-rs and delta-spark — sees a killed write's unreferenced
+files and removes them after the retention), and the commit's add actions name those paths.
+:func:`create`, :func:`discard` and :func:`parquet_files` work on both (pyarrow filesystems,
+:func:`reelhouse.objectstore.filesystem`).
 """
 
 from __future__ import annotations
@@ -18,6 +25,16 @@ from typing import Collection
 from urllib.parse import unquote
 
 STAGING_DIR = "_staging"
+#: the staging folder of a table on an object store (see the module docstring)
+OBJECT_STORE_STAGING_DIR = "staged"
+
+
+def in_place(table_path: str) -> bool:
+    """True when staged files are committed where they are written (a table on an object store)
+    rather than moved into the partition layout (a local table)."""
+    from reelhouse.objectstore import is_object_store_uri
+
+    return is_object_store_uri(table_path)
 
 
 @dataclass(frozen=True)
@@ -35,15 +52,34 @@ def create(table_path: str, table: str) -> StagedWrite:
     """A fresh, empty staging folder ``<table_path>/_staging/<write id>`` (created on local
     filesystems; for a URI only the path is returned) for table ``table`` (``layer.name``)."""
     write_id = uuid.uuid4().hex
+    if in_place(table_path):
+        return StagedWrite(table, f"{table_path.rstrip('/')}/{OBJECT_STORE_STAGING_DIR}/{write_id}", write_id)
     path = f"{table_path}/{STAGING_DIR}/{write_id}"
     if "://" not in path:
         os.makedirs(path, exist_ok=True)
     return StagedWrite(table, path, write_id)
 
 
-def discard(staged: StagedWrite) -> None:
+def discard(staged: StagedWrite, *, keep: Collection[str] = ()) -> None:
     """Delete a staging folder and everything in it, and the ``_staging`` folder when no other
-    write is staging (nothing there is visible to readers). Never raises for missing files."""
+    write is staging (nothing there is visible to readers). On an object store, ``keep`` names
+    files (relative to the folder) a commit now references: those stay, the rest go. Never raises
+    for missing files."""
+    if in_place(staged.path):
+        from reelhouse.objectstore import filesystem
+
+        fs, root = filesystem(staged.path)
+        kept = set(keep)
+        if not kept:
+            try:
+                fs.delete_dir(root)
+            except (FileNotFoundError, OSError):
+                pass
+            return
+        doomed = [f"{root}/{rel}" for rel in _list(fs, root) if rel not in kept]
+        if doomed:
+            fs.delete_file_batch(doomed) if hasattr(fs, "delete_file_batch") else [fs.delete_file(d) for d in doomed]
+        return
     shutil.rmtree(staged.path, ignore_errors=True)
     try:
         os.rmdir(os.path.dirname(staged.path))  # only when no other write is staging
@@ -51,8 +87,26 @@ def discard(staged: StagedWrite) -> None:
         pass
 
 
+def _list(fs, root: str) -> list[str]:
+    """Every file under ``root`` on pyarrow filesystem ``fs``, relative to it (``[]`` when absent)."""
+    import pyarrow.fs as pafs
+
+    try:
+        infos = fs.get_file_info(pafs.FileSelector(root, recursive=True, allow_not_found=True))
+    except FileNotFoundError:
+        return []
+    return [i.path[len(root):].lstrip("/") for i in infos if i.type == pafs.FileType.File]
+
+
 def parquet_files(folder: str) -> list[str]:
-    """Data files under ``folder``, relative to it (Spark's ``_SUCCESS``/``.crc`` files skipped)."""
+    """Data files under ``folder`` (a local path or an object-store URI), relative to it (Spark's
+    ``_SUCCESS``/``.crc`` files skipped)."""
+    if in_place(folder):
+        from reelhouse.objectstore import filesystem
+
+        fs, root = filesystem(folder)
+        return sorted(r for r in _list(fs, root)
+                      if r.endswith(".parquet") and not os.path.basename(r).startswith((".", "_")))
     out = []
     for dirpath, _dirs, names in os.walk(folder):
         for f in names:

@@ -89,7 +89,7 @@ def _bounds(lo: Any, hi: Any) -> tuple[Any, Any] | None:
     return None
 
 
-def file_stats(path: str, spec: TableSpec) -> tuple[int, str]:
+def file_stats(path: str, spec: TableSpec, *, filesystem: "Any | None" = None) -> tuple[int, str]:
     """Read one Parquet file's footer and build its Delta add-action statistics.
 
     Returns ``(num_rows, stats_json)``: ``numRecords``, ``nullCount`` of every primitive column
@@ -114,9 +114,10 @@ def file_stats(path: str, spec: TableSpec) -> tuple[int, str]:
     JSON bound), ``minValues``/``maxValues`` are left out for the whole file, which every reader
     treats as "no bounds" (the file is always read). Binary and nested columns have no min/max
     (delta-rs and Delta do not use them). Raises :class:`LakeWriteError` when a non-nullable column
-    holds nulls. Source: Delta protocol, "Per-file Statistics".
+    holds nulls. ``filesystem``: a pyarrow filesystem holding ``path`` (an object store; default
+local). Source: Delta protocol, "Per-file Statistics".
     """
-    md = pq.read_metadata(path)
+    md = pq.read_metadata(path, filesystem=filesystem)
     n = md.num_rows
     mins: dict[str, Any] = {}
     maxs: dict[str, Any] = {}
@@ -138,7 +139,7 @@ def file_stats(path: str, spec: TableSpec) -> tuple[int, str]:
         mins[name], maxs[name] = b
         if col.floating:
             floats.append(name)
-    if bounded and floats and _has_nan_or_inf(path, floats):
+    if bounded and floats and _has_nan_or_inf(path, floats, filesystem=filesystem):
         bounded = False  # Parquet writers leave NaN out of float min/max: no safe bounds
     stats: dict[str, Any] = {"numRecords": n}
     if bounded:
@@ -196,10 +197,10 @@ def _footer_columns(md: "pq.FileMetaData") -> dict[str, _FooterColumn]:
     return out
 
 
-def _has_nan_or_inf(path: str, columns: Sequence[str]) -> bool:
+def _has_nan_or_inf(path: str, columns: Sequence[str], *, filesystem: Any | None = None) -> bool:
     """Whether any of the float ``columns`` of the file holds NaN or ±inf (read row group by row
     group; Parquet footers cannot tell)."""
-    pf = pq.ParquetFile(path)
+    pf = pq.ParquetFile(filesystem.open_input_file(path) if filesystem is not None else path)
     for rg in range(pf.metadata.num_row_groups):
         for c in pf.read_row_group(rg, columns=list(columns)).columns:
             if pa.compute.any(pa.compute.is_nan(c)).as_py() or pa.compute.any(pa.compute.is_inf(c)).as_py():

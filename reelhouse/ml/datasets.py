@@ -72,9 +72,12 @@ def _stats(table: pa.Table) -> dict[str, Any]:
     }
 
 
-def manifest_dir(lake_root: str, ds: date) -> Path:
-    """Folder of the manifests of partition ``ds``: ``<lake>/_manifests/gold.training_examples/ds=YYYY-MM-DD``."""
-    return Path(lake_root) / "_manifests" / DATASET / f"ds={ds.isoformat()}"
+def manifest_dir(lake_root: str, ds: date) -> str:
+    """Folder of the manifests of partition ``ds``: ``<lake>/_manifests/gold.training_examples/ds=YYYY-MM-DD``
+    (a local path or an object-store URI)."""
+    from reelhouse.objectstore import join
+
+    return join(lake_root, "_manifests", DATASET, f"ds={ds.isoformat()}")
 
 
 def record_manifest(lake: "Lake", config: "Config", ds: date, *, inputs: Mapping[str, int | None],
@@ -101,11 +104,11 @@ def record_manifest(lake: "Lake", config: "Config", ds: date, *, inputs: Mapping
         "content_sha256": content_hash(table),
         "created_at": created.isoformat(),
     }
-    folder = manifest_dir(config.paths.lake, ds)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{build_id}.json"
-    path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    manifest["path"] = str(path)
+    from reelhouse.objectstore import join, write_bytes
+
+    path = join(manifest_dir(config.paths.lake, ds), f"{build_id}.json")
+    write_bytes(path, (json.dumps(manifest, indent=2) + "\n").encode("utf-8"))
+    manifest["path"] = path
     row = {
         "build_id": [build_id], "dataset": [DATASET], "dataset_version": [dataset_version], "rows": [manifest["rows"]],
         "content_sha256": [manifest["content_sha256"]], "inputs_json": [json.dumps(manifest["inputs"], sort_keys=True)],
@@ -124,10 +127,15 @@ def record_manifest(lake: "Lake", config: "Config", ds: date, *, inputs: Mapping
 def load_manifest(path_or_build_id: str, lake: "Lake | None" = None) -> dict[str, Any]:
     """A manifest from its JSON file, or by ``build_id`` from ``ml.dataset_manifests``. Raises
     :class:`ManifestError` when neither resolves."""
-    p = Path(path_or_build_id)
-    if p.is_file():
+    from reelhouse.objectstore import is_object_store_uri, read_bytes
+
+    p = path_or_build_id
+    if is_object_store_uri(p) or Path(p).is_file():
         try:
-            return json.loads(p.read_text(encoding="utf-8"))
+            return json.loads(read_bytes(p).decode("utf-8"))
+        except FileNotFoundError:
+            if not lake:
+                raise ManifestError(f"{p}: no such manifest") from None
         except json.JSONDecodeError as exc:
             raise ManifestError(f"{p}: not a JSON manifest: {exc}") from exc
     if lake is not None and lake.exists(MANIFESTS_TABLE):

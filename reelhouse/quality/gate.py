@@ -52,6 +52,8 @@ import logging
 import math
 import os
 import statistics
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -591,9 +593,12 @@ def _gx_context(docs_dir: Path | None = None):
 DOCS_SITE = "reelhouse"
 
 
-def docs_dir(lake_root: str, day: date) -> Path:
-    """Where the Data Docs of ``day``'s gate runs go: ``<lake>/_quality/data_docs/ds=YYYY-MM-DD/``."""
-    return Path(lake_root) / "_quality" / "data_docs" / f"ds={day.isoformat()}"
+def docs_dir(lake_root: str, day: date) -> str:
+    """Where the Data Docs of ``day``'s gate runs go: ``<lake>/_quality/data_docs/ds=YYYY-MM-DD/``
+    (a local path, or a URI on an object store)."""
+    from reelhouse.objectstore import join
+
+    return join(lake_root, "_quality", "data_docs", f"ds={day.isoformat()}")
 
 
 def _provided_fields(frame: "pd.DataFrame", table: str, suite: str) -> list[CheckResult]:
@@ -712,7 +717,13 @@ def run_gate(
     q = config.quality
     tables = sorted({s["meta"]["table"] for s in suites.values()} - {KPI_SUITE})
     versions = {t: lake.version(t) for t in tables}
-    ctx = _gx_context(docs_dir(lake.root, day) if data_docs else None)
+    # GX builds the site on a local filesystem: on an object store, in a temporary folder that is
+    # uploaded to the same place afterwards
+    from reelhouse.objectstore import is_object_store_uri, join, upload_dir
+
+    site_dir = docs_dir(lake.root, day)
+    build_dir = tempfile.mkdtemp(prefix="reelhouse-data-docs-") if is_object_store_uri(site_dir) else site_dir
+    ctx = _gx_context(Path(build_dir) if data_docs else None)
     declared = declared_coverage(config.paths.landing, [day - timedelta(days=k) for k in range(q.window_days + 1)])
     results: list[CheckResult] = []
     docs_ids: list = []
@@ -782,8 +793,12 @@ def run_gate(
     docs = None
     if data_docs:
         ctx.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=docs_ids)
-        site = docs_dir(lake.root, day) / "index.html"
-        docs = str(site) if site.exists() else None
+        if (Path(build_dir) / "index.html").exists():
+            if build_dir != site_dir:
+                upload_dir(build_dir, site_dir)
+            docs = join(site_dir, "index.html")
+    if build_dir != site_dir:
+        shutil.rmtree(build_dir, ignore_errors=True)
     verdict = GateVerdict(date=day, status=status, results=results, versions=versions, rows=rows, docs_path=docs,
                           run_id=run_at.isoformat(timespec="seconds"), not_provided=not_provided,
                           coverage=declared[day].describe() if day in declared else None)

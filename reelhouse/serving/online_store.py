@@ -48,7 +48,7 @@ import pyarrow.compute as pc
 
 from reelhouse.quality.gate import gate_status
 from reelhouse.serving.feast_encoding import encode_batch
-from reelhouse.serving.writers import OnlineWriter, open_writer, under_lake
+from reelhouse.serving.writers import OnlineWriter, local_state_dir, open_writer, under_lake
 
 if TYPE_CHECKING:  # pragma: no cover
     from feast import FeatureStore, RepoConfig
@@ -88,7 +88,7 @@ def repo_config(config: "Config") -> "RepoConfig":
         online_store=online,
         offline_store={"type": "dask"},
         entity_key_serialization_version=3,
-        repo_path=Path(config.paths.lake),
+        repo_path=Path(local_state_dir(config.paths.lake)),
     )
 
 

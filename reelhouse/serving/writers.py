@@ -23,6 +23,7 @@ names the view and how many batches had been written — rerunning the publish c
 from __future__ import annotations
 
 import abc
+import os
 import sqlite3
 import uuid
 from datetime import datetime, timezone
@@ -49,10 +50,27 @@ class OnlineStoreError(RuntimeError):
 
 def under_lake(path: str, lake_root: str) -> str:
     """``path`` resolved against ``lake_root`` when relative (the online store's SQLite file and
-    Feast registry are configured relative to the lake); absolute paths and URIs unchanged."""
+    Feast registry are configured relative to the lake); absolute paths and URIs unchanged.
+
+    A lake on an object store has no local folder: relative paths then resolve under
+    :func:`local_state_dir` of that lake. The Feast registry is derived state (every publish
+    applies ``feature_views.py`` again) and an object-store deployment serves from Redis, so a
+    per-machine copy is what Feast's file registry wants there."""
     if "://" in path or Path(path).is_absolute():
         return path
-    return str(Path(lake_root) / path)
+    return str(Path(local_state_dir(lake_root)) / path)
+
+
+def local_state_dir(lake_root: str) -> str:
+    """The local folder of a lake's machine-local state: the lake itself when local; for an
+    object-store lake ``$REELHOUSE_STATE_DIR`` (default ``~/.cache/reelhouse``) ``/<bucket>/<prefix>``."""
+    from reelhouse.objectstore import is_object_store_uri, split_uri
+
+    if not is_object_store_uri(lake_root):
+        return lake_root.removeprefix("file://")
+    bucket, key = split_uri(lake_root)
+    base = os.environ.get("REELHOUSE_STATE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "reelhouse")
+    return os.path.join(base, bucket, *[k for k in key.split("/") if k])
 
 
 # ------------------------------------------------------------------ the interface

@@ -99,5 +99,33 @@ def test_hadoop_s3a_conf():
         "spark.hadoop.fs.s3a.endpoint.region": "us-east-1", "spark.hadoop.fs.s3a.path.style.access": "true",
         "spark.hadoop.fs.s3a.endpoint": "http://127.0.0.1:8333", "spark.hadoop.fs.s3a.connection.ssl.enabled": "false",
         "spark.hadoop.fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
-        "spark.hadoop.fs.s3a.access.key": "AK", "spark.hadoop.fs.s3a.secret.key": "SK"}
+        "spark.hadoop.fs.s3a.access.key": "AK", "spark.hadoop.fs.s3a.secret.key": "SK",
+        "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem"}
     assert "spark.hadoop.fs.s3a.access.key" not in obs.hadoop_s3a_conf(AWS, environ={})
+    # what goes on a spark-submit command line: no secrets, whatever the environment holds
+    public = obs.hadoop_s3a_conf(LOOPBACK, environ=KEYS, credentials=False)
+    assert not any(k.endswith(("access.key", "secret.key", "session.token")) for k in public)
+    assert public["spark.hadoop.fs.s3a.endpoint"] == "http://127.0.0.1:8333"
+
+
+def test_spark_uri_and_join():
+    assert obs.spark_uri("s3://b/lake/silver/events") == "s3a://b/lake/silver/events"
+    assert obs.spark_uri("s3a://b/x") == "s3a://b/x" and obs.spark_uri("/tmp/x") == "/tmp/x"
+    assert obs.join("s3a://b/", "silver/", "/events") == "s3a://b/silver/events"
+    assert obs.join("/tmp/lake", "_quality") == "/tmp/lake/_quality"
+
+
+def test_filesystem_and_storage_options_use_the_registered_store(monkeypatch):
+    import pyarrow.fs as pafs
+
+    monkeypatch.setattr(obs, "_current", None)
+    obs.register(LOOPBACK)
+    try:
+        fs, path = obs.filesystem("s3a://reelhouse-lake/silver/events")
+        assert isinstance(fs, pafs.S3FileSystem) and path == "reelhouse-lake/silver/events"
+        local, lpath = obs.filesystem("file:///tmp/lake")
+        assert isinstance(local, pafs.LocalFileSystem) and lpath == "/tmp/lake"
+        assert obs.storage_options("/tmp/lake") is None
+        assert obs.storage_options("s3a://reelhouse-lake/t")["AWS_ENDPOINT_URL"] == "http://127.0.0.1:8333"
+    finally:
+        monkeypatch.setattr(obs, "_current", None)

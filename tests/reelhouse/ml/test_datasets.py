@@ -4,6 +4,7 @@ and ml.dataset_manifests), and a rebuild that reproduces the hash from the recor
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 import datetime as dt
 import json
 
@@ -58,7 +59,7 @@ def test_manifest_records_what_was_built(recorded, lake, config):
     assert m["seed"] == config.training.seed
     table = lake.read_arrow(DATASET, where={"ds": D})
     assert m["content_sha256"] == content_hash(table)
-    path = manifest_dir(config.paths.lake, D) / f"{m['build_id']}.json"
+    path = Path(manifest_dir(config.paths.lake, D)) / f"{m['build_id']}.json"
     assert m["path"] == str(path) and path.is_file()
 
 
