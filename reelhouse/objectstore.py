@@ -106,7 +106,7 @@ def filesystem(uri: str, store: ObjectStoreConfig | None = None) -> tuple["pyarr
     if not is_object_store_uri(uri):
         import pyarrow.fs as pafs
 
-        return pafs.LocalFileSystem(), str(uri).removeprefix("file://")
+        return pafs.LocalFileSystem(), os.path.abspath(str(uri).removeprefix("file://"))
     return pyarrow_filesystem(store or current_store(), uri)
 
 
@@ -147,7 +147,7 @@ def write_bytes(uri: str, data: bytes) -> None:
 def read_bytes(uri: str) -> bytes:
     """The content of ``uri``. Raises ``FileNotFoundError`` when there is no such file."""
     fs, path = filesystem(uri)
-    with fs.open_input_stream(path) as src:
+    with fs.open_input_stream(path, compression=None) as src:  # the bytes as stored, never decompressed
         return src.read()
 
 

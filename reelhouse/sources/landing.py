@@ -5,6 +5,10 @@ Layout (landing contract v1): ``<landing>/events/date=YYYY-MM-DD/hour=HH/*.jsonl
 
 A source that covers only part of a UTC date by construction declares it with the date's coverage
 marker ``_coverage.json`` (:func:`read_coverage`, :func:`coverage_json`).
+
+The landing root is a local folder or an object-store URI (``s3a://reelhouse-landing``): listing
+and reading go through pyarrow filesystems (:func:`reelhouse.objectstore.filesystem`), and a
+:class:`LandingFile`'s ``path`` is then a URI that Spark's S3A reads.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from reelhouse.objectstore import filesystem, is_object_store_uri, join, read_bytes
 from reelhouse.sources.contract import LANDING_COVERAGE_FILE, LANDING_EVENTS_DIR, LANDING_FILE_PATTERN
 
 
@@ -39,9 +44,11 @@ class LandingFile:
         return self.error is None
 
 
-def date_dir(landing_root: str, landing_date: date) -> Path:
-    """Folder of one landing date."""
-    return Path(landing_root) / LANDING_EVENTS_DIR / f"date={landing_date.isoformat()}"
+def date_dir(landing_root: str, landing_date: date) -> Path | str:
+    """Folder of one landing date: a ``Path`` under a local landing root, the URI (``str``)
+    under an object-store one."""
+    uri = join(str(landing_root), LANDING_EVENTS_DIR, f"date={landing_date.isoformat()}")
+    return uri if is_object_store_uri(uri) else Path(landing_root) / LANDING_EVENTS_DIR / f"date={landing_date.isoformat()}"
 
 
 def _check(path: str) -> str | None:
@@ -50,12 +57,35 @@ def _check(path: str) -> str | None:
     if not path.endswith(".gz"):
         return None
     try:
-        with gzip.open(path, "rb") as fh:
-            while fh.read(1 << 22):
-                pass
+        if is_object_store_uri(path):
+            fs, key = filesystem(path)
+            with fs.open_input_stream(key, compression=None) as raw, gzip.GzipFile(fileobj=raw) as fh:
+                while fh.read(1 << 22):
+                    pass
+        else:
+            with gzip.open(path, "rb") as fh:
+                while fh.read(1 << 22):
+                    pass
     except (OSError, EOFError, zlib.error) as exc:
         return f"unreadable gzip: {type(exc).__name__}: {exc}"
     return None
+
+
+def _walk(folder: str) -> list[tuple[str, str, int]]:
+    """``(full path or URI, path relative to folder, size)`` of every file under ``folder``."""
+    import pyarrow.fs as pafs
+
+    fs, root = filesystem(folder)
+    try:
+        infos = fs.get_file_info(pafs.FileSelector(root, recursive=True, allow_not_found=True))
+    except FileNotFoundError:
+        return []
+    out = []
+    for i in infos:
+        if i.type == pafs.FileType.File:
+            rel = i.path[len(root):].lstrip("/")
+            out.append((join(folder, rel) if is_object_store_uri(folder) else i.path, rel, i.size))
+    return out
 
 
 def list_landing_files(landing_root: str, landing_date: date, *, check: bool = True) -> list[LandingFile]:
@@ -67,19 +97,15 @@ def list_landing_files(landing_root: str, landing_date: date, *, check: bool = T
     which is how collectors and importers stage atomic writes. Returns ``[]`` when the date has
     no folder.
     """
-    root = Path(landing_root)
-    base = date_dir(landing_root, landing_date)
-    if not base.is_dir():
-        return []
+    base = str(date_dir(landing_root, landing_date))
+    prefix = f"{LANDING_EVENTS_DIR}/date={landing_date.isoformat()}"
     found: list[tuple[str, str, int]] = []
-    for dirpath, _dirs, files in os.walk(base):
-        for name in files:
-            if name.startswith((".", "_")):
-                continue
-            full = os.path.join(dirpath, name)
-            rel = os.path.relpath(full, root).replace(os.sep, "/")
-            if LANDING_FILE_PATTERN.search(rel):
-                found.append((full, rel, os.path.getsize(full)))
+    for full, rel_in_date, size in _walk(base):
+        if rel_in_date.rsplit("/", 1)[-1].startswith((".", "_")):
+            continue
+        rel = f"{prefix}/{rel_in_date}"
+        if LANDING_FILE_PATTERN.search(rel):
+            found.append((full, rel, size))
     found.sort(key=lambda t: t[1])
     if not check:
         return [LandingFile(p, r, s) for p, r, s in found]
@@ -90,14 +116,19 @@ def list_landing_files(landing_root: str, landing_date: date, *, check: bool = T
 
 def landing_dates(landing_root: str) -> list[date]:
     """Every date that has a landing folder, sorted."""
-    base = Path(landing_root) / LANDING_EVENTS_DIR
-    if not base.is_dir():
+    import pyarrow.fs as pafs
+
+    fs, base = filesystem(join(str(landing_root), LANDING_EVENTS_DIR))
+    try:
+        infos = fs.get_file_info(pafs.FileSelector(base, recursive=False, allow_not_found=True))
+    except FileNotFoundError:
         return []
     out = []
-    for p in base.iterdir():
-        if p.is_dir() and p.name.startswith("date="):
+    for i in infos:
+        name = i.path.rstrip("/").rsplit("/", 1)[-1]
+        if i.type == pafs.FileType.Directory and name.startswith("date="):
             try:
-                out.append(date.fromisoformat(p.name[5:]))
+                out.append(date.fromisoformat(name[5:]))
             except ValueError:
                 continue
     return sorted(out)
@@ -136,9 +167,11 @@ class Coverage:
         return f"{self.start:%H:%M}–{end} UTC ({self.share:.0%})"
 
 
-def coverage_path(landing_root: str | os.PathLike[str], day: dt.date) -> Path:
-    """``<landing_root>/events/date=YYYY-MM-DD/_coverage.json``."""
-    return date_dir(landing_root, day) / LANDING_COVERAGE_FILE
+def coverage_path(landing_root: str | os.PathLike[str], day: dt.date) -> Path | str:
+    """``<landing_root>/events/date=YYYY-MM-DD/_coverage.json`` (a ``Path``, or the URI under an
+    object-store landing root)."""
+    d = date_dir(str(landing_root), day)
+    return d / LANDING_COVERAGE_FILE if isinstance(d, Path) else join(d, LANDING_COVERAGE_FILE)
 
 
 def coverage_json(day: dt.date, start: dt.datetime, end: dt.datetime, reason: str) -> bytes:
@@ -162,7 +195,7 @@ def read_coverage(landing_root: str | os.PathLike[str], day: dt.date) -> Coverag
     """
     path = coverage_path(landing_root, day)
     try:
-        body = json.loads(path.read_text(encoding="utf-8"))
+        body = json.loads(read_bytes(str(path)).decode("utf-8"))
         start = dt.datetime.fromisoformat(str(body["start"]).replace("Z", "+00:00"))
         end = dt.datetime.fromisoformat(str(body["end"]).replace("Z", "+00:00"))
         return _coverage(day, start, end, str(body.get("reason", "")))

@@ -307,6 +307,28 @@ def _check_choice(name: str, v: str, choices: tuple[str, ...]) -> str:
     return v
 
 
+def _generate_to_object_store(uri: str, args: dict) -> "GenerationSummary":
+    """:func:`generate` into a temporary local folder, then every file uploaded under ``uri`` (an
+    ``s3a://`` landing zone) as a collector would; the summary's paths name the URI."""
+    import dataclasses
+    import shutil
+    import tempfile
+
+    from reelhouse.objectstore import join, upload_dir
+
+    tmp = tempfile.mkdtemp(prefix="reelhouse-landing-")
+    try:
+        import inspect
+
+        kwargs = {k: args[k] for k in inspect.signature(generate).parameters if k != "landing_root"}
+        summary = generate(tmp, **kwargs)
+        upload_dir(tmp, uri)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    rel = os.path.relpath(summary.ground_truth_path, tmp).replace(os.sep, "/")
+    return dataclasses.replace(summary, landing_root=uri, ground_truth_path=join(uri, rel))
+
+
 def generate(
     landing_root: str | os.PathLike,
     *,
@@ -410,6 +432,10 @@ def generate(
             unknown catalogue / client_fields / id_style / time_encoding value).
         FileNotFoundError: an explicit ``tags_path`` / ``kuairand_path`` that does not exist.
     """
+    from reelhouse.objectstore import is_object_store_uri
+
+    if is_object_store_uri(str(landing_root)):  # a collector's upload: write locally, then copy
+        return _generate_to_object_store(str(landing_root), locals())
     t_begin = time.perf_counter()
     if isinstance(start, str):
         try:
