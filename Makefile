@@ -13,7 +13,7 @@ export REELHOUSE_SPARK_LOG_LEVEL ?= ERROR
 export GX_ANALYTICS_ENABLED ?= False
 export DO_NOT_TRACK ?= 1
 
-.PHONY: install jars services services-stop objectstore objectstore-stop airflow airflow-stop demo test test-unit bench lock check-java clean
+.PHONY: install jars services services-stop objectstore objectstore-stop cluster cluster-stop airflow airflow-stop demo test test-unit bench lock check-java clean
 
 check-java:
 	@command -v java >/dev/null 2>&1 || [ -x "$$JAVA_HOME/bin/java" ] || { \
@@ -54,6 +54,16 @@ objectstore:
 
 objectstore-stop:
 	@scripts/services.sh stop objectstore
+
+# A Spark standalone cluster on loopback, from the Spark inside pyspark: master spark://127.0.0.1:7077
+# (UI :8080, or the first free port from 8090 when 8080 is taken) and two workers of 1 core and 4g;
+# executors run this venv's Python. Not part of `make services`. State and logs in
+# REELHOUSE_SPARK_DIR (/var/tmp/reelhouse-spark); the workers get REELHOUSE_* / AWS_* from the environment.
+cluster:
+	@REELHOUSE_PYTHON=$(abspath $(BIN))/python scripts/services.sh start spark
+
+cluster-stop:
+	@scripts/services.sh stop spark
 
 # A local Airflow deployment: PostgreSQL metadata DB, LocalExecutor, api-server + scheduler +
 # dag-processor + triggerer (README "In Airflow"). REELHOUSE_ENV / REELHOUSE__* reach every component.

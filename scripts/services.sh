@@ -12,12 +12,25 @@
 #   scripts/services.sh stop       stop what this script started
 #   scripts/services.sh status     one line per service
 #   scripts/services.sh {start|stop|status} objectstore   the object store alone (make objectstore)
+#   scripts/services.sh {start|stop|status} spark   the Spark standalone cluster (make cluster; not
+#                                  part of `start`, `stop` stops it too)
 #
 # The object store is SeaweedFS (Apache-2.0; master + volume + filer + S3 gateway in one process,
 # loopback only, data in $REELHOUSE_S3_DIR, default /var/tmp/reelhouse-seaweedfs). Its one S3
 # identity takes its key pair from REELHOUSE_S3_ACCESS_KEY / REELHOUSE_S3_SECRET_KEY; unset, the
 # local-development pair reelhouse / reelhouse-local-dev-secret (reelhouse/objectstore.py uses the
 # same pair for a loopback endpoint). Building `weed` needs Go (the machine's /usr/local/go).
+#
+# The Spark standalone cluster runs from the Spark distribution inside pyspark (no download): one
+# master on spark://127.0.0.1:7077 (web UI and JSON status on 127.0.0.1:8080; when 8080 is taken —
+# Airflow's default port — and REELHOUSE_SPARK_UI_PORT is unset, the first free port from 8090,
+# written to $REELHOUSE_SPARK_DIR/master-ui.port) and two workers (1 core, 4g each; UIs on the
+# next ports), separate JVMs on loopback. Pid files, logs and the workers' work folders live in
+# $REELHOUSE_SPARK_DIR (default /var/tmp/reelhouse-spark). Executors run Python with
+# $REELHOUSE_PYTHON (default .venv/bin/python of this checkout; the Makefile passes its venv's),
+# which must have pyspark and reelhouse installed. The workers (so the executors) get the caller's
+# REELHOUSE_* and AWS_* variables — the object store's endpoint and key pair — in their
+# environment, never on a command line; the master gets no secret.
 #
 # The embedded defaults (`make demo`, `reelhouse run`) need none of this: the online store is
 # SQLite, Spark runs in-process. Redis is the production online store (conf/cluster.yaml) and the
@@ -41,6 +54,12 @@ S3_BUCKETS=(reelhouse-landing reelhouse-lake)
 WEED_MASTER_PORT="${REELHOUSE_WEED_MASTER_PORT:-9333}"
 WEED_VOLUME_PORT="${REELHOUSE_WEED_VOLUME_PORT:-8336}"
 WEED_FILER_PORT="${REELHOUSE_WEED_FILER_PORT:-8337}"
+SPARK_DIR="${REELHOUSE_SPARK_DIR:-/var/tmp/reelhouse-spark}"
+SPARK_PORT="${REELHOUSE_SPARK_MASTER_PORT:-7077}"
+SPARK_WORKERS="${REELHOUSE_SPARK_WORKERS:-2}"
+SPARK_WORKER_CORES="${REELHOUSE_SPARK_WORKER_CORES:-1}"
+SPARK_WORKER_MEM="${REELHOUSE_SPARK_WORKER_MEMORY:-4g}"
+SPARK_PYTHON="${REELHOUSE_PYTHON:-$ROOT/.venv/bin/python}"
 
 log() { echo "services: $*"; }
 
@@ -159,6 +178,125 @@ status_objectstore() {
   [ -x "$WEED" ] || log "object store: $WEED not built (scripts/services.sh packages)"
 }
 
+# --- Spark standalone cluster -------------------------------------------------------------------
+
+port_taken() { [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]; }
+spark_pid() {  # the pid in $SPARK_DIR/$1.pid if that process is still the Spark daemon $2
+  local pid; pid="$(cat "$SPARK_DIR/$1.pid" 2>/dev/null || true)"
+  [ -n "$pid" ] && { tr '\0' ' ' < "/proc/$pid/cmdline"; } 2>/dev/null | grep -q "$2" && echo "$pid"
+}
+spark_ui_port() { cat "$SPARK_DIR/master-ui.port" 2>/dev/null || echo "${REELHOUSE_SPARK_UI_PORT:-8080}"; }
+spark_json() { curl -s --max-time 2 "http://127.0.0.1:$(spark_ui_port)/json/" 2>/dev/null || true; }
+spark_alive_workers() {  # "aliveworkers" of the master's JSON status (0: no master answers)
+  local n; n="$(spark_json | grep -o '"aliveworkers" *: *[0-9]*' | grep -o '[0-9]*$' || true)"; echo "${n:-0}"
+}
+
+# Run "$@" in the background as a Spark daemon with only the environment a daemon needs: PATH (the
+# venv's bin first), locale, Java, the SPARK_* set by the caller of this function and, for
+# workers ("$1" = worker), REELHOUSE_* and AWS_* (secrets travel in the environment, which only
+# this user can read, never in argv). Prints the pid.
+spark_daemon() {
+  local role="$1" log="$2"; shift 2
+  (
+    local v
+    for v in $(compgen -e); do
+      case "$v" in
+        PATH|HOME|USER|LOGNAME|LANG|LC_*|TZ|TMPDIR|JAVA_HOME|SPARK_*|PYSPARK_PYTHON) ;;
+        REELHOUSE_*|AWS_*) [ "$role" = worker ] || unset "$v" ;;
+        *) unset "$v" ;;
+      esac
+    done
+    exec setsid nohup "$@" >"$log" 2>&1 < /dev/null
+  ) &
+  echo $!
+}
+
+start_spark() {
+  if [ ! -x "$SPARK_PYTHON" ]; then
+    echo "services: no $SPARK_PYTHON for the Spark cluster: run make install, or set REELHOUSE_PYTHON to a python with pyspark" >&2
+    return 1
+  fi
+  local spark_home
+  spark_home="$("$SPARK_PYTHON" -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))' 2>/dev/null)" || {
+    echo "services: $SPARK_PYTHON cannot import pyspark: run make install, or set REELHOUSE_PYTHON" >&2; return 1; }
+  local master_class=org.apache.spark.deploy.master.Master worker_class=org.apache.spark.deploy.worker.Worker
+  local master="spark://127.0.0.1:$SPARK_PORT" start=$SECONDS started=() ui i pid
+  mkdir -p "$SPARK_DIR"
+  export SPARK_HOME="$spark_home" SPARK_LOCAL_IP=127.0.0.1 SPARK_CONF_DIR="$SPARK_DIR/conf"
+  export SPARK_DAEMON_MEMORY="${REELHOUSE_SPARK_DAEMON_MEMORY:-512m}"  # the daemons' own heap
+  export PYSPARK_PYTHON="$SPARK_PYTHON" PATH="$(dirname "$SPARK_PYTHON"):$PATH"
+  mkdir -p "$SPARK_CONF_DIR"  # empty: no spark-env.sh or spark-defaults.conf from elsewhere
+
+  if [ -z "$(spark_pid master "$master_class")" ]; then
+    if port_taken "$SPARK_PORT"; then
+      echo "services: 127.0.0.1:$SPARK_PORT is taken by another process: stop it or set REELHOUSE_SPARK_MASTER_PORT" >&2; return 1
+    fi
+    ui="${REELHOUSE_SPARK_UI_PORT:-8080}"
+    if port_taken "$ui"; then
+      [ -n "${REELHOUSE_SPARK_UI_PORT:-}" ] && { echo "services: port $ui (REELHOUSE_SPARK_UI_PORT) is taken" >&2; return 1; }
+      ui=8090; while port_taken "$ui" || port_taken "$((ui + 1))"; do ui=$((ui + 1)); done
+    fi
+    echo "$ui" > "$SPARK_DIR/master-ui.port"
+    # no retries: a taken port fails the master rather than moving it silently; no REST
+    # submission server (port 6066, unauthenticated): applications connect to 7077
+    pid="$(SPARK_MASTER_OPTS="-Dspark.port.maxRetries=0 -Dspark.master.rest.enabled=false" spark_daemon master "$SPARK_DIR/master.log" \
+      "$spark_home/bin/spark-class" "$master_class" --host 127.0.0.1 --port "$SPARK_PORT" --webui-port "$ui")"
+    echo "$pid" > "$SPARK_DIR/master.pid"; started+=(master)
+    # workers that start before the master listens wait 5-15 s to retry their registration
+    for _ in $(seq 1 150); do [ -n "$(spark_json)" ] && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    if [ -z "$(spark_json)" ]; then
+      echo "services: the Spark master did not start; see $SPARK_DIR/master.log" >&2
+      kill "$pid" 2>/dev/null || true; rm -f "$SPARK_DIR/master.pid"; return 1
+    fi
+  fi
+  ui="$(spark_ui_port)"
+  for i in $(seq 1 "$SPARK_WORKERS"); do
+    [ -n "$(spark_pid "worker-$i" "$worker_class")" ] && continue
+    mkdir -p "$SPARK_DIR/work/worker-$i" "$SPARK_DIR/local/worker-$i"
+    pid="$(SPARK_WORKER_DIR="$SPARK_DIR/work/worker-$i" SPARK_LOCAL_DIRS="$SPARK_DIR/local/worker-$i" \
+      SPARK_WORKER_OPTS="-Dspark.worker.cleanup.enabled=true" \
+      spark_daemon worker "$SPARK_DIR/worker-$i.log" "$spark_home/bin/spark-class" "$worker_class" \
+        --host 127.0.0.1 --cores "$SPARK_WORKER_CORES" --memory "$SPARK_WORKER_MEM" --webui-port "$((ui + i))" "$master")"
+    echo "$pid" > "$SPARK_DIR/worker-$i.pid"; started+=("worker-$i")
+  done
+  local what="spark standalone master $master with $SPARK_WORKERS workers ($SPARK_WORKER_CORES core, $SPARK_WORKER_MEM each), UI http://127.0.0.1:$ui"
+  if [ "${#started[@]}" -eq 0 ] && [ "$(spark_alive_workers)" -ge "$SPARK_WORKERS" ]; then
+    log "$what already running"; return 0
+  fi
+  for _ in $(seq 1 120); do [ "$(spark_alive_workers)" -ge "$SPARK_WORKERS" ] && break; sleep 0.5; done
+  if [ "$(spark_alive_workers)" -lt "$SPARK_WORKERS" ]; then
+    echo "services: $(spark_alive_workers) of $SPARK_WORKERS Spark workers alive after 60 s; see $SPARK_DIR/*.log" >&2
+    return 1
+  fi
+  log "$what (${started[*]} started in $((SECONDS - start)) s)"
+}
+
+stop_spark() {
+  local name class pid stopped=()
+  for name in $(cd "$SPARK_DIR" 2>/dev/null && ls worker-*.pid 2>/dev/null | sed 's/\.pid$//') master; do
+    class=org.apache.spark.deploy.worker.Worker; [ "$name" = master ] && class=org.apache.spark.deploy.master.Master
+    pid="$(spark_pid "$name" "$class" || true)"
+    if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
+      # a worker kills its executors on the way out
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+      stopped+=("$name")
+    fi
+    rm -f "$SPARK_DIR/$name.pid"
+  done
+  rm -f "$SPARK_DIR/master-ui.port"
+  if [ "${#stopped[@]}" -eq 0 ]; then log "no spark cluster started by this script"
+  else log "spark stopped (${stopped[*]})"; fi
+}
+
+status_spark() {
+  local master_class=org.apache.spark.deploy.master.Master
+  if [ -n "$(spark_pid master "$master_class")" ] && [ -n "$(spark_json)" ]; then
+    log "spark: master up on spark://127.0.0.1:$SPARK_PORT (UI http://127.0.0.1:$(spark_ui_port)), $(spark_alive_workers) of $SPARK_WORKERS workers alive"
+  elif [ -n "$(spark_json)" ]; then log "spark: a master not started by this script answers on 127.0.0.1:$(spark_ui_port)"
+  else log "spark: down"; fi
+}
+
 redis_up() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; }
 
 start() {
@@ -211,12 +349,14 @@ stop() {
   local ver; ver="$(pg_version)"
   if [ -n "$ver" ] && pg_up; then pg_ctlcluster "$ver" main stop && log "postgresql stopped"; fi
   stop_objectstore
+  stop_spark
 }
 
 status() {
   if redis_up; then log "redis: up on 127.0.0.1:$REDIS_PORT"; else log "redis: down"; fi
   if pg_up; then log "postgresql: up on 127.0.0.1:$PG_PORT"; else log "postgresql: down"; fi
   status_objectstore
+  status_spark
   for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || log "package missing: $p"; done
 }
 
@@ -228,5 +368,8 @@ case "${1:-} ${2:-}" in
   "start objectstore") build_weed; start_objectstore ;;
   "stop objectstore") stop_objectstore ;;
   "status objectstore") status_objectstore ;;
-  *) echo "usage: $0 packages|start|stop|status  or  $0 start|stop|status objectstore" >&2; exit 2 ;;
+  "start spark") start_spark ;;
+  "stop spark") stop_spark ;;
+  "status spark") status_spark ;;
+  *) echo "usage: $0 packages|start|stop|status  or  $0 start|stop|status objectstore|spark" >&2; exit 2 ;;
 esac
