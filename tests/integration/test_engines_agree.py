@@ -6,28 +6,13 @@ its wall-clock times and the dataset build's id, which the manifest's JSON repea
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 
-import pyarrow as pa
 import pytest
+from lake_hash import table_hash
 
 pytestmark = pytest.mark.integration
 
-#: Columns that identify the run that wrote the row, not data: wall-clock times, and
-#: ml.dataset_manifests' random build id and the manifest JSON holding it (the manifest's content
-#: hash, input versions and label rates are columns of their own, compared).
-RUN_IDENTITY = {"_ingested_at", "validated_at", "created_at", "build_id", "manifest_json"}
 DAYS = [dt.date(2024, 6, 1), dt.date(2024, 6, 2)]
-
-
-def table_hash(table: pa.Table) -> str:
-    """SHA-256 over the sorted per-row hashes of ``table`` (JSON of each row, without
-    :data:`RUN_IDENTITY` columns): equal for equal row multisets, whatever the file layout."""
-    cols = [c for c in table.column_names if c not in RUN_IDENTITY]
-    rows = sorted(hashlib.sha256(json.dumps(r, sort_keys=True, default=str).encode()).hexdigest()
-                  for r in table.select(cols).to_pylist())
-    return hashlib.sha256("\n".join(rows).encode()).hexdigest()
 
 
 def test_both_engines_build_identical_tables(spark, tmp_path, monkeypatch):
