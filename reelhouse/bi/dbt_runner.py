@@ -70,19 +70,18 @@ class PseudonymKeyError(BIError):
 
 
 def _local_root(config: "Config") -> Path:
-    root = config.paths.lake
-    if "://" in root and not root.startswith("file://"):
-        raise BIError(
-            f"the DuckDB BI database lives on a local filesystem, but paths.lake is {root!r}: "
-            "pass duckdb_file=… (a local path), or run the dbt project on the 'spark' target"
-        )
-    return Path(root.removeprefix("file://"))
+    """The lake's local folder: the lake itself, or for a lake on an object store its machine-local
+    state folder (:func:`reelhouse.serving.writers.local_state_dir`; DuckDB needs a local file)."""
+    from reelhouse.serving.writers import local_state_dir
+
+    return Path(local_state_dir(config.paths.lake))
 
 
 def duckdb_path(config: "Config", duckdb_file: str | os.PathLike | None = None) -> Path:
     """The DuckDB file dbt builds: ``duckdb_file`` when given (tests, a scratch copy), else
-    ``<paths.lake>/_bi/reelhouse.duckdb``. Raises :class:`BIError` for a non-local lake root
-    without ``duckdb_file``."""
+    ``<paths.lake>/_bi/reelhouse.duckdb`` — for a lake on an object store, ``_bi/reelhouse.duckdb``
+    in the lake's local state folder (``$REELHOUSE_STATE_DIR/<bucket>/<prefix>/``): the sources are
+    read from the store, the database file is local."""
     if duckdb_file is not None:
         return Path(duckdb_file).resolve()
     return _local_root(config) / "_bi" / "reelhouse.duckdb"
@@ -128,8 +127,11 @@ def task_env(config: "Config", duckdb_file: str | os.PathLike | None = None, *, 
     ``DBT_SEND_ANONYMOUS_USAGE_STATS``) and, for the ``duckdb`` target, ``REELHOUSE_DUCKDB_PATH``
     and ``REELHOUSE_PSEUDONYM_KEY_FILE`` (the embedded key file :func:`pseudonym_key` creates; the
     dbt plugin reads it only when ``$REELHOUSE_PSEUDONYM_KEY`` is unset)."""
+    from reelhouse.objectstore import delta_uri
+
     env = {
-        "REELHOUSE_LAKE_ROOT": config.paths.lake.removeprefix("file://").rstrip("/"),
+        # delta-rs (dbt-duckdb's delta plugin) names object-store tables s3://
+        "REELHOUSE_LAKE_ROOT": delta_uri(config.paths.lake.removeprefix("file://").rstrip("/")),
         "DO_NOT_TRACK": "1",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
     }
@@ -147,8 +149,15 @@ def dbt_env(config: "Config", duckdb_file: str | os.PathLike | None = None, *, k
     create the embedded key file), ``DBT_PROFILES_DIR`` / ``DBT_PROJECT_DIR`` (``dbt/``) and
     ``DBT_TARGET_PATH`` / ``DBT_LOG_PATH`` (``dbt_target/`` and ``dbt_logs/`` next to the
     database). Raises :class:`PseudonymKeyError` / :class:`BIError`."""
+    from reelhouse.objectstore import delta_storage_options
+
     db = duckdb_path(config, duckdb_file)
+    # a lake on an object store: delta-rs in the dbt process reads the store's options from AWS_*
+    # variables (the environment of that child process only, never a file or a command line)
+    store = {k.upper(): v for k, v in delta_storage_options(config.object_store, config.paths.lake,
+                                                             environ=environ).items() if k.upper().startswith("AWS_")}
     return {
+        **store,
         **task_env(config, duckdb_file),
         KEY_ENV: key if key is not None else pseudonym_key(config, duckdb_file, environ=environ),
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),

@@ -97,7 +97,10 @@ def runs(cluster, store_prefix, spark, tmp_path_factory):
     from reelhouse.pipeline import run_date
     from reelhouse.sources.generator import generate
 
-    run, _ = store_prefix
+    from reelhouse import objectstore
+
+    run, store_cfg = store_prefix
+    objectstore.register(store_cfg.object_store)  # the generator uploads to the loopback store
     root = tmp_path_factory.mktemp("cluster")
     landing_uri, lake_uri = f"s3a://reelhouse-landing/{run}", f"s3a://reelhouse-lake/{run}"
     gen = dict(start=START, days=len(DAYS), events_per_day=EVENTS_PER_DAY, seed=11, corrupt_files=1)

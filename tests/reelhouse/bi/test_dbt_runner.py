@@ -36,11 +36,19 @@ def test_duckdb_path_defaults_under_the_lake_and_takes_an_override(config, tmp_p
     assert bi.key_file_path(config, tmp_path / "db" / "x.duckdb") == tmp_path / "db" / "pseudonym.key"
 
 
-def test_a_remote_lake_needs_an_explicit_duckdb_file(config, tmp_path):
-    remote = on_lake(config, "s3://bucket/lake")
-    with pytest.raises(bi.BIError, match=r"local filesystem.*s3://bucket/lake.*duckdb_file="):
-        bi.duckdb_path(remote)
+def test_a_lake_on_an_object_store_keeps_its_duckdb_file_in_the_local_state_folder(config, tmp_path, monkeypatch):
+    monkeypatch.setenv("REELHOUSE_STATE_DIR", str(tmp_path / "state"))
+    remote = on_lake(config, "s3a://bucket/lake/prod")
+    assert bi.duckdb_path(remote) == tmp_path / "state" / "bucket" / "lake" / "prod" / "_bi" / "reelhouse.duckdb"
     assert bi.duckdb_path(remote, tmp_path / "bi.duckdb") == tmp_path / "bi.duckdb"
+    assert bi.task_env(remote)["REELHOUSE_LAKE_ROOT"] == "s3://bucket/lake/prod"  # delta-rs' name
+    store = dataclasses.replace(remote.object_store, endpoint="http://127.0.0.1:8333", allow_http=True, path_style=True)
+    env = bi.dbt_env(dataclasses.replace(remote, object_store=store), key="k" * 16,
+                     environ={"REELHOUSE_S3_ACCESS_KEY": "AK", "REELHOUSE_S3_SECRET_KEY": "SK"})
+    assert env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:8333" and env["AWS_ALLOW_HTTP"] == "true"
+    assert env["AWS_ACCESS_KEY_ID"] == "AK" and env["AWS_SECRET_ACCESS_KEY"] == "SK"
+    assert "AWS_ENDPOINT_URL" not in bi.task_env(remote)  # the DAG definition's part stays secret-free
+    assert not any(k.startswith("AWS_") for k in bi.dbt_env(config, key="k" * 16))  # a local lake
 
 
 # ------------------------------------------------------------------ the pseudonymisation key
