@@ -56,7 +56,7 @@ objectstore-stop:
 	@scripts/services.sh stop objectstore
 
 # A Spark standalone cluster on loopback, from the Spark inside pyspark: master spark://127.0.0.1:7077
-# (UI :8080, or the first free port from 8090 when 8080 is taken) and two workers of 1 core and 4g;
+# (UI :8090 — 8080 is Airflow's —, or the next free ports when taken) and two workers of 1 core and 4g;
 # executors run this venv's Python. Not part of `make services`. State and logs in
 # REELHOUSE_SPARK_DIR (/var/tmp/reelhouse-spark); the workers get REELHOUSE_* / AWS_* from the environment.
 cluster:

@@ -22,8 +22,8 @@
 # same pair for a loopback endpoint). Building `weed` needs Go (the machine's /usr/local/go).
 #
 # The Spark standalone cluster runs from the Spark distribution inside pyspark (no download): one
-# master on spark://127.0.0.1:7077 (web UI and JSON status on 127.0.0.1:8080; when 8080 is taken —
-# Airflow's default port — and REELHOUSE_SPARK_UI_PORT is unset, the first free port from 8090,
+# master on spark://127.0.0.1:7077 (web UI and JSON status on 127.0.0.1:8090 — Spark's own default
+# 8080 is Airflow's; when 8090 is taken and REELHOUSE_SPARK_UI_PORT is unset, the next free port,
 # written to $REELHOUSE_SPARK_DIR/master-ui.port) and two workers (1 core, 4g each; UIs on the
 # next ports), separate JVMs on loopback. Pid files, logs and the workers' work folders live in
 # $REELHOUSE_SPARK_DIR (default /var/tmp/reelhouse-spark). Executors run Python with
@@ -185,7 +185,7 @@ spark_pid() {  # the pid in $SPARK_DIR/$1.pid if that process is still the Spark
   local pid; pid="$(cat "$SPARK_DIR/$1.pid" 2>/dev/null || true)"
   [ -n "$pid" ] && { tr '\0' ' ' < "/proc/$pid/cmdline"; } 2>/dev/null | grep -q "$2" && echo "$pid"
 }
-spark_ui_port() { cat "$SPARK_DIR/master-ui.port" 2>/dev/null || echo "${REELHOUSE_SPARK_UI_PORT:-8080}"; }
+spark_ui_port() { cat "$SPARK_DIR/master-ui.port" 2>/dev/null || echo "${REELHOUSE_SPARK_UI_PORT:-8090}"; }
 spark_json() { curl -s --max-time 2 "http://127.0.0.1:$(spark_ui_port)/json/" 2>/dev/null || true; }
 spark_alive_workers() {  # "aliveworkers" of the master's JSON status (0: no master answers)
   local n; n="$(spark_json | grep -o '"aliveworkers" *: *[0-9]*' | grep -o '[0-9]*$' || true)"; echo "${n:-0}"
@@ -231,10 +231,10 @@ start_spark() {
     if port_taken "$SPARK_PORT"; then
       echo "services: 127.0.0.1:$SPARK_PORT is taken by another process: stop it or set REELHOUSE_SPARK_MASTER_PORT" >&2; return 1
     fi
-    ui="${REELHOUSE_SPARK_UI_PORT:-8080}"
-    if port_taken "$ui"; then
-      [ -n "${REELHOUSE_SPARK_UI_PORT:-}" ] && { echo "services: port $ui (REELHOUSE_SPARK_UI_PORT) is taken" >&2; return 1; }
-      ui=8090; while port_taken "$ui" || port_taken "$((ui + 1))"; do ui=$((ui + 1)); done
+    ui="${REELHOUSE_SPARK_UI_PORT:-8090}"
+    if port_taken "$ui" || port_taken "$((ui + 1))" || port_taken "$((ui + 2))"; then
+      [ -n "${REELHOUSE_SPARK_UI_PORT:-}" ] && { echo "services: port $ui (REELHOUSE_SPARK_UI_PORT) or the next two are taken" >&2; return 1; }
+      ui=8093; while port_taken "$ui" || port_taken "$((ui + 1))" || port_taken "$((ui + 2))"; do ui=$((ui + 3)); done
     fi
     echo "$ui" > "$SPARK_DIR/master-ui.port"
     # no retries: a taken port fails the master rather than moving it silently; no REST

@@ -201,7 +201,19 @@ class DeltaRsBridgeEngine(StorageEngine):
         files = [spark_uri(f) for f in dt.file_uris(partition_filters(spec, where))]
         if not files:
             return self.spark.createDataFrame([], schema)
-        df = self.spark.read.schema(schema).option("basePath", spark_uri(path)).parquet(*files)
+        # Spark takes partition values from the folders below basePath: the table root for files
+        # in the partition layout, the write's own folder for files committed in place on an
+        # object store (<table>/staged/<write id>/<col>=<value>/…); one read per base, unioned
+        root = spark_uri(path).rstrip("/")
+        staged = f"{root}/{staging.OBJECT_STORE_STAGING_DIR}/"
+        bases: dict[str, list[str]] = {}
+        for f in files:
+            base = staged + f[len(staged):].split("/", 1)[0] if f.startswith(staged) else root
+            bases.setdefault(base, []).append(f)
+        frames = [self.spark.read.schema(schema).option("basePath", b).parquet(*fs) for b, fs in bases.items()]
+        df = frames[0]
+        for other in frames[1:]:
+            df = df.unionByName(other)
         return df.select(spec.column_names)
 
     def write(self, df: "DataFrame", spec: TableSpec, path: str, *, mode: WriteMode,

@@ -146,14 +146,53 @@ def _matrix(frame: "pd.DataFrame") -> np.ndarray:
 
 # ------------------------------------------------------------------ MLflow
 def tracking_uri(config: "Config") -> str:
-    """``MLFLOW_TRACKING_URI`` when set, else a SQLite store ``<lake>/_mlflow/mlflow.db``."""
+    """``MLFLOW_TRACKING_URI`` when set, else a SQLite store ``<lake>/_mlflow/mlflow.db`` (for a
+    lake on an object store: in the lake's local state folder,
+    :func:`reelhouse.serving.writers.local_state_dir`; share runs between machines with a tracking
+    server, ``MLFLOW_TRACKING_URI``)."""
     import os
+
+    from reelhouse.serving.writers import local_state_dir
 
     if os.environ.get("MLFLOW_TRACKING_URI"):
         return os.environ["MLFLOW_TRACKING_URI"]
-    root = Path(config.paths.lake) / "_mlflow"
+    root = Path(local_state_dir(config.paths.lake)) / "_mlflow"
     root.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{root / 'mlflow.db'}"
+
+
+def artifact_location(config: "Config") -> str:
+    """Where the experiment's artifacts (models, metrics files) go: ``<lake>/_mlflow/artifacts`` —
+    a ``file://`` URI, or ``s3://bucket/…`` for a lake on an object store (MLflow's S3 artifact
+    store, through boto3; :func:`_s3_artifact_env` gives it the store's endpoint and key pair)."""
+    from reelhouse.objectstore import delta_uri, is_object_store_uri, join
+
+    if is_object_store_uri(config.paths.lake):
+        return delta_uri(join(config.paths.lake, "_mlflow", "artifacts"))
+    return (Path(config.paths.lake) / "_mlflow" / "artifacts").as_uri()
+
+
+def _s3_artifact_env(config: "Config") -> None:
+    """For a lake on an object store: the variables boto3 (MLflow's S3 artifact store) reads —
+    ``MLFLOW_S3_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` (from
+    :func:`reelhouse.objectstore.s3_credentials`), ``AWS_DEFAULT_REGION`` — set in this process
+    where unset (never written anywhere)."""
+    import os
+
+    from reelhouse.objectstore import is_object_store_uri, s3_credentials
+
+    if not is_object_store_uri(config.paths.lake):
+        return
+    store = config.object_store
+    if store.endpoint:
+        os.environ.setdefault("MLFLOW_S3_ENDPOINT_URL", store.endpoint)
+    os.environ.setdefault("AWS_DEFAULT_REGION", store.region)
+    creds = s3_credentials(store)
+    if creds is not None:
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", creds.access_key)
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", creds.secret_key)
+        if creds.session_token:
+            os.environ.setdefault("AWS_SESSION_TOKEN", creds.session_token)
 
 
 def _mlflow(config: "Config"):
@@ -167,6 +206,7 @@ def _mlflow(config: "Config"):
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
     uri, user_uri = tracking_uri(config), os.environ.get("MLFLOW_TRACKING_URI")
+    _s3_artifact_env(config)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     # mlflow.set_tracking_uri also exports MLFLOW_TRACKING_URI (for child processes): put the
@@ -178,7 +218,7 @@ def _mlflow(config: "Config"):
         os.environ["MLFLOW_TRACKING_URI"] = user_uri
     name = "reelhouse_retrain"
     if mlflow.get_experiment_by_name(name) is None:
-        mlflow.create_experiment(name, artifact_location=(Path(config.paths.lake) / "_mlflow" / "artifacts").as_uri())
+        mlflow.create_experiment(name, artifact_location=artifact_location(config))
     mlflow.set_experiment(name)
     return mlflow
 

@@ -42,7 +42,7 @@ def _master_status() -> dict | None:
     try:
         port = int((Path(os.environ.get("REELHOUSE_SPARK_DIR", "/var/tmp/reelhouse-spark")) / "master-ui.port").read_text())
     except (OSError, ValueError):
-        port = 8080
+        port = 8090
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/", timeout=3) as r:
             return json.load(r)

@@ -68,13 +68,13 @@ spark.stop()
 
 def _ui_port() -> int:
     """The master's web UI port: REELHOUSE_SPARK_UI_PORT, else the one scripts/services.sh chose
-    (8080 unless it was taken), else 8080."""
+    (8090 unless it was taken), else 8090."""
     if os.environ.get("REELHOUSE_SPARK_UI_PORT"):
         return int(os.environ["REELHOUSE_SPARK_UI_PORT"])
     try:
         return int((SPARK_DIR / "master-ui.port").read_text())
     except (OSError, ValueError):
-        return 8080
+        return 8090
 
 
 @pytest.fixture(scope="module")
