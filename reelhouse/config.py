@@ -309,10 +309,14 @@ def _env_overrides(environ: Mapping[str, str], known: Mapping[str, Any] | None =
     return out
 
 
-def _expand(value: Any, where: str) -> Any:
+def _expand(value: Any, where: str, environ: Mapping[str, str] | None = None) -> Any:
+    """``${VAR}`` / ``${VAR:-default}`` references in ``value``: from ``environ`` (the mapping
+    given to :func:`load_config`), else the process environment, else the default."""
     if isinstance(value, str):
         def sub(m: re.Match[str]) -> str:
             var, default = m.group(1), m.group(2)
+            if environ is not None and var in environ:
+                return environ[var]
             if var in os.environ:
                 return os.environ[var]
             if default is not None:
@@ -320,7 +324,7 @@ def _expand(value: Any, where: str) -> Any:
             raise ConfigError(f"{where}: environment variable {var} is not set and has no default")
         return _ENV_REF.sub(sub, value)
     if isinstance(value, dict):
-        return {k: _expand(v, f"{where}.{k}") for k, v in value.items()}
+        return {k: _expand(v, f"{where}.{k}", environ) for k, v in value.items()}
     return value
 
 
@@ -416,7 +420,7 @@ def load_config(env: str | None = None, *, environ: Mapping[str, str] | None = N
     raw = _deep_merge(raw, _read_yaml(overlay))
     raw = _deep_merge(raw, _env_overrides(environ, known=raw))
     src = f"{base_path.name}+{overlay.name}"
-    raw = _expand(raw, src)
+    raw = _expand(raw, src, environ)
 
     unknown = set(raw) - {"paths", "lake", "spark", "ingest", "trends", "quality", "features", "online_store", "training",
                          "object_store"}

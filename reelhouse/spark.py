@@ -62,40 +62,37 @@ def jars_dir() -> str:
     return os.environ.get(JARS_DIR_ENV) or os.path.join(sys.prefix, "jars")
 
 
+class S3AJarsNotFoundError(RuntimeError):
+    """Paths on an object store need the S3A jars (hadoop-aws) and the jars folder has none."""
+
+
+def _jars(directory: str | None, needed: str, error: type[RuntimeError], what: str) -> list[str]:
+    """Every jar in ``directory`` (default :func:`jars_dir`), absolute and sorted; raises ``error``
+    (``what`` needs …) naming the folder and the make target when none starts with ``needed``."""
+    folder = os.path.abspath(directory or jars_dir())
+    jars = sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".jar")) \
+        if os.path.isdir(folder) else []
+    if not any(os.path.basename(j).startswith(needed) for j in jars):
+        raise error(f"{what} and {folder} has no {needed}*.jar: run `make jars` (part of `make install`; "
+                    f"fetches them from Maven Central per jars/pom.xml) or point {JARS_DIR_ENV} at a folder "
+                    "holding them.")
+    return jars
+
+
 def delta_jars(directory: str | None = None) -> list[str]:
     """Absolute paths of the jars in ``directory`` (default :func:`jars_dir`), sorted.
 
     Raises :class:`DeltaJarsNotFoundError` naming the folder and the make target when it holds no
     ``delta-spark_*.jar``.
     """
-    folder = os.path.abspath(directory or jars_dir())
-    jars = sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".jar")) \
-        if os.path.isdir(folder) else []
-    if not any(os.path.basename(j).startswith("delta-spark_") for j in jars):
-        raise DeltaJarsNotFoundError(
-            f"lake.engine delta-spark needs the Delta Lake jars and {folder} has none: run `make jars` "
-            f"(part of `make install`; fetches them from Maven Central per jars/pom.xml) or point "
-            f"{JARS_DIR_ENV} at a folder holding them."
-        )
-    return jars
-
-
-class S3AJarsNotFoundError(RuntimeError):
-    """Paths on an object store need the S3A jars (hadoop-aws) and the jars folder has none."""
+    return _jars(directory, "delta-spark_", DeltaJarsNotFoundError, "lake.engine delta-spark needs the Delta Lake jars")
 
 
 def s3a_jars(directory: str | None = None) -> list[str]:
     """Absolute paths of the jars in ``directory`` (default :func:`jars_dir`), sorted — hadoop-aws
     and the AWS SDK modules among them. Raises :class:`S3AJarsNotFoundError` naming the make target
     when there is no ``hadoop-aws-*.jar``."""
-    folder = os.path.abspath(directory or jars_dir())
-    jars = sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".jar")) \
-        if os.path.isdir(folder) else []
-    if not any(os.path.basename(j).startswith("hadoop-aws-") for j in jars):
-        raise S3AJarsNotFoundError(
-            f"s3a:// paths need Spark's S3A connector and {folder} has no hadoop-aws jar: run `make jars` "
-            f"(part of `make install`; jars/pom.xml) or point {JARS_DIR_ENV} at a folder holding it.")
-    return jars
+    return _jars(directory, "hadoop-aws-", S3AJarsNotFoundError, "s3a:// paths need Spark's S3A connector (hadoop-aws)")
 
 
 def uses_object_store(config: Config) -> bool:

@@ -21,14 +21,45 @@ def spark(tmp_path_factory):
     extension and catalog loaded whatever ``lake.engine`` says: a running session cannot gain a SQL
     extension, the lake contract suite runs both engines in it (and Spark reads of bridge-written
     tables through ``format("delta")``), and Delta's catalog and extension leave the bridge's
-    path-based Parquet reads and writes as they are. Needs ``make jars`` (part of ``make install``)."""
+    path-based Parquet reads and writes as they are. With Spark's S3A connector too, set for the
+    loopback object store (:func:`object_store_config`): tests that put a lake on ``s3a://`` share
+    this session. Needs ``make jars`` (part of ``make install``)."""
+    import dataclasses
+
     from reelhouse.config import load_config
     from reelhouse.spark import get_spark
 
-    cfg = load_config("test")
-    session = get_spark(cfg, app_name="reelhouse-tests", delta=True)
+    cfg = dataclasses.replace(load_config("test"), object_store=object_store_config())
+    session = get_spark(cfg, app_name="reelhouse-tests", delta=True, s3a=True)
     yield session
     session.stop()
+
+
+def object_store_config():
+    """The loopback object store's settings (the ``objectstore`` overlay's ``object_store:``)."""
+    from reelhouse.config import load_config
+
+    return load_config("objectstore", environ={k: v for k, v in os.environ.items()
+                                               if not k.startswith("REELHOUSE__")}).object_store
+
+
+@pytest.fixture(scope="session")
+def object_store():
+    """The loopback object store (``make objectstore``), registered as the process's store for
+    ``s3a://`` paths; None when it does not answer (tests on it skip themselves)."""
+    import pyarrow.fs as pafs
+
+    from reelhouse import objectstore
+
+    store = object_store_config()
+    fs, _ = objectstore.pyarrow_filesystem(store, "s3a://reelhouse-lake")
+    try:
+        if fs.get_file_info("reelhouse-lake").type != pafs.FileType.Directory:
+            return None
+    except OSError:
+        return None
+    objectstore.register(store)
+    return store
 
 
 @pytest.fixture

@@ -14,12 +14,12 @@ import datetime as dt
 import json
 import os
 import subprocess
-import sys
 import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
+from airflow_cli import airflow_env, dags_test
 from lake_hash import lake_hashes
 
 pytestmark = pytest.mark.integration
@@ -107,35 +107,18 @@ def runs(cluster, store_prefix, spark, tmp_path_factory):
     summary = generate(landing_uri, **gen)
     generate(root / "landing", **gen)  # the generator is deterministic: the same files, locally
 
-    bindir = str(Path(sys.executable).parent)
-    base = {k: v for k, v in os.environ.items() if not k.startswith("REELHOUSE__")}
-    env = {
-        **base,
-        "PATH": bindir + os.pathsep + base.get("PATH", ""),
-        "AIRFLOW_HOME": str(root / "airflow"),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-        "AIRFLOW_CONN_SPARK_DEFAULT": json.dumps({"conn_type": "spark", "host": MASTER}),
-        "REELHOUSE_ENV": "standalone",
-        "REELHOUSE_LANDING_URI": landing_uri,
-        "REELHOUSE_LAKE_URI": lake_uri,
-        "REELHOUSE_REDIS": "127.0.0.1:6379,db=7",
-        "REELHOUSE_STATE_DIR": str(root / "state"),
-    }
-    airflow = str(Path(bindir) / "airflow")
-    mig = subprocess.run([airflow, "db", "migrate"], env=env, capture_output=True, text=True, timeout=600)
-    assert mig.returncode == 0, mig.stderr[-3000:]
+    env = airflow_env(root / "airflow", spark_master=MASTER, REELHOUSE_ENV="standalone",
+                      REELHOUSE_LANDING_URI=landing_uri, REELHOUSE_LAKE_URI=lake_uri,
+                      REELHOUSE_REDIS="127.0.0.1:6379,db=7", REELHOUSE_STATE_DIR=str(root / "state"))
     logs = {}
     for day in DAYS:
-        out = subprocess.run([airflow, "dags", "test", "reelhouse_nightly", day.isoformat()],
-                             env=env, capture_output=True, text=True, timeout=1800)
-        logs[day] = out.stdout + out.stderr
-        assert out.returncode == 0, logs[day][-6000:]
+        rc, logs[day] = dags_test(env, "reelhouse_nightly", day.isoformat())
+        assert rc == 0, logs[day][-6000:]
 
     ref_env = {"REELHOUSE__PATHS__LANDING": str(root / "landing"), "REELHOUSE__PATHS__LAKE": str(root / "lake"),
                "REELHOUSE__LAKE__ENGINE": "delta-rs", "REELHOUSE__ONLINE_STORE__TYPE": "redis",
                "REELHOUSE__ONLINE_STORE__CONNECTION_STRING": "127.0.0.1:6379,db=8"}
+    base = {k: v for k, v in os.environ.items() if not k.startswith("REELHOUSE__")}
     reference = load_config("test", environ={**base, **ref_env})
     for day in DAYS:
         reports = run_date(day, spark=spark, config=reference, log=lambda m: None)
@@ -171,15 +154,17 @@ def test_cluster_tables_equal_the_embedded_run(runs, spark):
 
 
 def test_cluster_lake_is_delta_spark_on_the_object_store(runs, spark):
-    """The cluster's commits are delta-spark's (WRITE with replaceWhere / txnAppId), its data files
+    """The cluster's commits are delta-spark's (a WRITE with replaceWhere per date), its data files
     are on the store under the lake prefix, and its Data Docs and manifests went there too."""
     from reelhouse import objectstore as obs
     from reelhouse.lake import Lake
 
     lake = Lake.from_config(runs["cluster"], spark)
-    history = lake.history("silver.events")
-    assert {h.get("engineInfo", "").split("/")[0] for h in history if h.get("engineInfo")} <= {"Apache-Spark"}
-    assert any("Delta-Lake" in (h.get("engineInfo") or "") for h in history), history[:2]
+    writes = [h for h in lake.history("silver.events") if h.get("operation") in ("WRITE", "MERGE")]
+    assert len(writes) == len(DAYS)  # one partition overwrite per landing date
+    assert all((h.get("engineInfo") or "").startswith("Apache-Spark/") and "Delta-Lake/" in h["engineInfo"]
+               for h in writes), writes
+    assert {h.get("reelhouse.mode") for h in writes} == {"overwrite_partitions"}
     files = lake.delta_table("silver.events").file_uris()
     assert files and all(f.startswith(obs.delta_uri(lake.root) + "/silver/events/") for f in files)
     for day in DAYS:

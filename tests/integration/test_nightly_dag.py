@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from airflow_cli import airflow_env, dags_test
 
 from reelhouse.sources.generator import generate
 
@@ -29,47 +28,25 @@ def airflow_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("nightly")
     landing, lake, home = root / "landing", root / "lake", root / "airflow"
     generate(landing, start=START, days=3, events_per_day=20_000, seed=11, corrupt_files=1)
-    bindir = str(Path(sys.executable).parent)
-    env = {
-        **os.environ,
-        "PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-        "AIRFLOW_CONN_SPARK_DEFAULT": json.dumps({"conn_type": "spark", "host": "local[2]"}),
-        "REELHOUSE_ENV": "test",
-        "REELHOUSE__PATHS__LANDING": str(landing),
-        "REELHOUSE__PATHS__LAKE": str(lake),
-    }
-    airflow = str(Path(bindir) / "airflow")
-    mig = subprocess.run([airflow, "db", "migrate"], env=env, capture_output=True, text=True, timeout=600)
-    assert mig.returncode == 0, mig.stderr[-3000:]
+    env = airflow_env(home, spark_master="local[2]", REELHOUSE_ENV="test",
+                      REELHOUSE__PATHS__LANDING=str(landing), REELHOUSE__PATHS__LAKE=str(lake))
     logs = {}
     for day in DAYS:
-        out = subprocess.run([airflow, "dags", "test", "reelhouse_nightly", day.isoformat()],
-                             env=env, capture_output=True, text=True, timeout=1200)
-        logs[day] = out.stdout + out.stderr
-        assert out.returncode == 0, logs[day][-5000:]
+        rc, logs[day] = dags_test(env, "reelhouse_nightly", day.isoformat(), timeout=1200)
+        assert rc == 0, logs[day][-5000:]
     # the retrain DAG, as the training-examples Asset would trigger it after the last good day
-    out = subprocess.run([airflow, "dags", "test", "reelhouse_retrain", DAYS[-1].isoformat()],
-                         env=env, capture_output=True, text=True, timeout=1200)
-    logs["retrain_good"] = out.stdout + out.stderr
-    assert out.returncode == 0, logs["retrain_good"][-5000:]
+    rc, logs["retrain_good"] = dags_test(env, "reelhouse_retrain", DAYS[-1].isoformat(), timeout=1200)
+    assert rc == 0, logs["retrain_good"][-5000:]
     truth = json.loads((landing / "_ground_truth" / "generation.json").read_text())
     # the bad day is generated apart (its ground truth must not replace the good days') and landed
     generate(root / "bad", start=BAD_DAY, days=1, events_per_day=20_000, seed=12, bad_fraction=0.2,
              late_fraction=0.0)
     shutil.copytree(root / "bad" / "events" / f"date={BAD_DAY.isoformat()}", landing / "events" / f"date={BAD_DAY.isoformat()}")
-    out = subprocess.run([airflow, "dags", "test", "reelhouse_nightly", BAD_DAY.isoformat()],
-                         env=env, capture_output=True, text=True, timeout=1200)
-    logs[BAD_DAY] = out.stdout + out.stderr
+    _, logs[BAD_DAY] = dags_test(env, "reelhouse_nightly", BAD_DAY.isoformat(), timeout=1200)
     # the bad day's examples were written before the gate stopped it: a retrain validates on them
     # but must not promote
-    out = subprocess.run([airflow, "dags", "test", "reelhouse_retrain", BAD_DAY.isoformat()],
-                         env=env, capture_output=True, text=True, timeout=1200)
-    logs["retrain_bad"] = out.stdout + out.stderr
-    assert out.returncode == 0, logs["retrain_bad"][-5000:]
+    rc, logs["retrain_bad"] = dags_test(env, "reelhouse_retrain", BAD_DAY.isoformat(), timeout=1200)
+    assert rc == 0, logs["retrain_bad"][-5000:]
     return lake, truth, logs
 
 

@@ -20,7 +20,7 @@ def conf_dir(tmp_path, monkeypatch):
 
 def test_every_shipped_overlay_loads(monkeypatch):
     monkeypatch.setenv("REELHOUSE_LAKE_URI", "s3a://bucket/lake")
-    for env in ("local", "test", "cluster", "objectstore"):
+    for env in ("local", "test", "cluster", "objectstore", "standalone"):
         cfg = load_config(env, environ={})
         assert cfg.env == env
     assert load_config("cluster", environ={}).lake_engine == "delta-spark"
@@ -48,7 +48,7 @@ def test_env_variable_chooses_overlay():
 
 
 def test_unknown_overlay_lists_choices():
-    with pytest.raises(ConfigError, match=r"REELHOUSE_ENV='prod'.*choose one of \['cluster', 'local', 'objectstore', 'test'\]"):
+    with pytest.raises(ConfigError, match=r"REELHOUSE_ENV='prod'.*choose one of \['cluster', 'local', 'objectstore', 'standalone', 'test'\]"):
         load_config("prod", environ={})
 
 
@@ -131,3 +131,12 @@ def test_unwritable_lake_paths_are_one_line_naming_key_and_path(tmp_path):
     check_writable(load_config("test", environ={"REELHOUSE__PATHS__LAKE": str(ok)}), "paths.lake")
     assert ok.is_dir() and not list(ok.iterdir())
     check_writable(load_config("test", environ={"REELHOUSE__PATHS__LAKE": "s3://bucket/lake"}), "paths.lake")
+
+
+def test_variables_of_an_explicit_environ_fill_the_references():
+    """``load_config(environ=…)`` reads ``${VAR}`` references from that mapping first (then the
+    process's environment, then the default)."""
+    env = {"REELHOUSE_LAKE_URI": "s3a://bucket/run-1", "SPARK_MASTER_URL": "spark://10.0.0.1:7077"}
+    cfg = load_config("standalone", environ=env)
+    assert cfg.paths.lake == "s3a://bucket/run-1" and cfg.spark.master == "spark://10.0.0.1:7077"
+    assert load_config("standalone", environ={}).paths.lake == "s3a://reelhouse-lake"
