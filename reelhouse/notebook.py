@@ -277,14 +277,13 @@ def read(
 # ----------------------------------------------------------------------------- history
 def _commit_actions(table_path: str, version: int) -> tuple[int, int, int | None] | None:
     """``(files added, files removed, rows added)`` of one commit, from its ``_delta_log`` JSON file
-    (local lakes only; None for a remote lake or a log file removed by cleanup). Rows are None
+    (a local lake or one on an object store; None for a log file removed by cleanup). Rows are None
     when an add action carries no ``numRecords`` statistic."""
+    from reelhouse.objectstore import read_bytes
+
     path = f"{table_path.removeprefix('file://')}/_delta_log/{version:020d}.json"
-    if "://" in path:
-        return None
     try:
-        with open(path, encoding="utf-8") as fh:
-            actions = [json.loads(line) for line in fh if line.strip()]
+        actions = [json.loads(line) for line in read_bytes(path).decode("utf-8").splitlines() if line.strip()]
     except OSError:
         return None
     added = [a["add"] for a in actions if "add" in a]

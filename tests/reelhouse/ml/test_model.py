@@ -89,3 +89,28 @@ def test_model_beats_popularity_promotion_and_rollback(lake_days):
     log = lake.read_pandas("ml.model_promotions").sort_values("decided_at")
     assert log.action.tolist() == ["promote", "reject", "reject", "promote", "rollback"]
     assert log.reason.str.len().gt(0).all() and log.challenger_auc.notna().sum() == 4
+
+
+def test_mlflow_on_a_lake_in_the_object_store_keeps_artifacts_there_and_the_db_local(tmp_path, monkeypatch):
+    """Artifacts under ``<lake>/_mlflow/artifacts`` on the store (``s3://``, MLflow's S3 artifact
+    store through boto3, pointed at the store's endpoint); the SQLite tracking DB in the lake's local
+    state folder (no SQLite on an object store)."""
+    import dataclasses
+    import os
+
+    from reelhouse.config import load_config
+    from reelhouse.ml import model
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("REELHOUSE_STATE_DIR", str(tmp_path / "state"))
+    for var in ("MLFLOW_S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
+        monkeypatch.setenv(var, "")  # recorded: whatever the code sets is undone after the test
+        monkeypatch.delenv(var)
+    cfg = load_config("objectstore", environ={"REELHOUSE_LAKE_URI": "s3a://reelhouse-lake/prod"})
+    assert model.artifact_location(cfg) == "s3://reelhouse-lake/prod/_mlflow/artifacts"
+    assert model.tracking_uri(cfg) == f"sqlite:///{tmp_path}/state/reelhouse-lake/prod/_mlflow/mlflow.db"
+    model._s3_artifact_env(cfg)
+    assert os.environ["MLFLOW_S3_ENDPOINT_URL"] == "http://127.0.0.1:8333"
+    assert os.environ["AWS_ACCESS_KEY_ID"]  # the loopback identity (or the environment's pair)
+    local = dataclasses.replace(cfg, paths=dataclasses.replace(cfg.paths, lake=str(tmp_path / "lake")))
+    assert model.artifact_location(local) == (tmp_path / "lake" / "_mlflow" / "artifacts").as_uri()
