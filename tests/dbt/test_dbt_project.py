@@ -174,8 +174,9 @@ def test_duckdb_path_and_env(demo_marts, tmp_path):
     env = bi.dbt_env(cfg, tmp_path / "x.duckdb", key="k" * 20)
     assert env["REELHOUSE_DUCKDB_PATH"] == str(tmp_path / "x.duckdb") and env["DO_NOT_TRACK"] == "1"
     assert env["REELHOUSE_LAKE_ROOT"] == cfg.paths.lake and env["REELHOUSE_PSEUDONYM_KEY"] == "k" * 20
-    with pytest.raises(bi.BIError, match="local filesystem"):
-        bi.duckdb_path(dataclasses.replace(cfg, paths=dataclasses.replace(cfg.paths, lake="s3a://bucket/lake")))
+    # a lake on an object store: the database file in the lake's local state folder, not on the store
+    remote = bi.duckdb_path(dataclasses.replace(cfg, paths=dataclasses.replace(cfg.paths, lake="s3a://bucket/lake")))
+    assert remote.is_absolute() and remote.parts[-4:] == ("bucket", "lake", "_bi", "reelhouse.duckdb")
 
 
 def test_spark_target_parses(demo_marts, tmp_path):
