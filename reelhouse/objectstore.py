@@ -151,6 +151,19 @@ def read_bytes(uri: str) -> bytes:
         return src.read()
 
 
+def list_files(uri: str) -> list[tuple[str, int]]:
+    """``(path relative to uri, size in bytes)`` of every file under ``uri`` (recursive; a local
+    folder or an object-store prefix; ``[]`` when there is none)."""
+    import pyarrow.fs as pafs
+
+    fs, root = filesystem(uri)
+    try:
+        infos = fs.get_file_info(pafs.FileSelector(root, recursive=True, allow_not_found=True))
+    except FileNotFoundError:
+        return []
+    return [(i.path[len(root):].lstrip("/"), i.size) for i in infos if i.type == pafs.FileType.File]
+
+
 def exists(uri: str) -> bool:
     """True when ``uri`` names a file or a folder (a key prefix on an object store)."""
     import pyarrow.fs as pafs

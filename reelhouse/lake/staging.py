@@ -66,7 +66,7 @@ def discard(staged: StagedWrite, *, keep: Collection[str] = ()) -> None:
     files (relative to the folder) a commit now references: those stay, the rest go. Never raises
     for missing files."""
     if in_place(staged.path):
-        from reelhouse.objectstore import filesystem
+        from reelhouse.objectstore import filesystem, list_files
 
         fs, root = filesystem(staged.path)
         kept = set(keep)
@@ -76,9 +76,9 @@ def discard(staged: StagedWrite, *, keep: Collection[str] = ()) -> None:
             except (FileNotFoundError, OSError):
                 pass
             return
-        doomed = [f"{root}/{rel}" for rel in _list(fs, root) if rel not in kept]
-        if doomed:
-            fs.delete_file_batch(doomed) if hasattr(fs, "delete_file_batch") else [fs.delete_file(d) for d in doomed]
+        for rel, _size in list_files(staged.path):
+            if rel not in kept:
+                fs.delete_file(f"{root}/{rel}")
         return
     shutil.rmtree(staged.path, ignore_errors=True)
     try:
@@ -87,25 +87,13 @@ def discard(staged: StagedWrite, *, keep: Collection[str] = ()) -> None:
         pass
 
 
-def _list(fs, root: str) -> list[str]:
-    """Every file under ``root`` on pyarrow filesystem ``fs``, relative to it (``[]`` when absent)."""
-    import pyarrow.fs as pafs
-
-    try:
-        infos = fs.get_file_info(pafs.FileSelector(root, recursive=True, allow_not_found=True))
-    except FileNotFoundError:
-        return []
-    return [i.path[len(root):].lstrip("/") for i in infos if i.type == pafs.FileType.File]
-
-
 def parquet_files(folder: str) -> list[str]:
     """Data files under ``folder`` (a local path or an object-store URI), relative to it (Spark's
     ``_SUCCESS``/``.crc`` files skipped)."""
     if in_place(folder):
-        from reelhouse.objectstore import filesystem
+        from reelhouse.objectstore import list_files
 
-        fs, root = filesystem(folder)
-        return sorted(r for r in _list(fs, root)
+        return sorted(r for r, _size in list_files(folder)
                       if r.endswith(".parquet") and not os.path.basename(r).startswith((".", "_")))
     out = []
     for dirpath, _dirs, names in os.walk(folder):

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from reelhouse.objectstore import filesystem, is_object_store_uri, join, read_bytes
+from reelhouse.objectstore import filesystem, is_object_store_uri, join, list_files, read_bytes
 from reelhouse.sources.contract import LANDING_COVERAGE_FILE, LANDING_EVENTS_DIR, LANDING_FILE_PATTERN
 
 
@@ -57,35 +57,13 @@ def _check(path: str) -> str | None:
     if not path.endswith(".gz"):
         return None
     try:
-        if is_object_store_uri(path):
-            fs, key = filesystem(path)
-            with fs.open_input_stream(key, compression=None) as raw, gzip.GzipFile(fileobj=raw) as fh:
-                while fh.read(1 << 22):
-                    pass
-        else:
-            with gzip.open(path, "rb") as fh:
-                while fh.read(1 << 22):
-                    pass
+        fs, key = filesystem(path)  # the bytes as stored: pyarrow would decompress .gz itself
+        with fs.open_input_stream(key, compression=None) as raw, gzip.GzipFile(fileobj=raw) as fh:
+            while fh.read(1 << 22):
+                pass
     except (OSError, EOFError, zlib.error) as exc:
         return f"unreadable gzip: {type(exc).__name__}: {exc}"
     return None
-
-
-def _walk(folder: str) -> list[tuple[str, str, int]]:
-    """``(full path or URI, path relative to folder, size)`` of every file under ``folder``."""
-    import pyarrow.fs as pafs
-
-    fs, root = filesystem(folder)
-    try:
-        infos = fs.get_file_info(pafs.FileSelector(root, recursive=True, allow_not_found=True))
-    except FileNotFoundError:
-        return []
-    out = []
-    for i in infos:
-        if i.type == pafs.FileType.File:
-            rel = i.path[len(root):].lstrip("/")
-            out.append((join(folder, rel) if is_object_store_uri(folder) else i.path, rel, i.size))
-    return out
 
 
 def list_landing_files(landing_root: str, landing_date: date, *, check: bool = True) -> list[LandingFile]:
@@ -100,9 +78,10 @@ def list_landing_files(landing_root: str, landing_date: date, *, check: bool = T
     base = str(date_dir(landing_root, landing_date))
     prefix = f"{LANDING_EVENTS_DIR}/date={landing_date.isoformat()}"
     found: list[tuple[str, str, int]] = []
-    for full, rel_in_date, size in _walk(base):
+    for rel_in_date, size in list_files(base):
         if rel_in_date.rsplit("/", 1)[-1].startswith((".", "_")):
             continue
+        full = join(base, rel_in_date)
         rel = f"{prefix}/{rel_in_date}"
         if LANDING_FILE_PATTERN.search(rel):
             found.append((full, rel, size))
