@@ -107,5 +107,5 @@ def test_the_session_reads_and_writes_s3a_with_the_key_pair_set_at_run_time(spar
         spark.range(100).selectExpr("id", "id % 3 AS k").write.partitionBy("k").parquet(uri)
         assert spark.read.parquet(uri).selectExpr("sum(id)").first()[0] == 4950
     finally:
-        fs, path = objectstore.filesystem(uri)
+        fs, path = objectstore.filesystem(uri, object_store)  # whichever store another test registered
         fs.delete_dir_contents(path, missing_dir_ok=True)
