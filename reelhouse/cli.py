@@ -18,6 +18,9 @@
     reelhouse model rollback                                   # champion back to the previous one
     reelhouse demo                                             # generate a week + run it + summary
     reelhouse dbt build                                        # BI marts (dbt/) into <lake>/_bi/reelhouse.duckdb
+    reelhouse forget --user u1 [--user u2] [--vacuum-now]      # erase users everywhere (audited in ops.erasures)
+    reelhouse forget --pending                                 # process ops.erasure_requests (the privacy DAG's task)
+    reelhouse maintain [--date D] [--steps retention,optimize,vacuum]   # retention, compaction/Z-order, vacuum
 
 Configuration comes from ``conf/`` (``REELHOUSE_ENV`` picks the overlay). Exit codes: 0 ok, 1 a
 step reported a reconciliation mismatch, 2 bad arguments or configuration, 3 the quality gate
@@ -150,6 +153,22 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--events-per-day", type=int, default=100_000)
     d.add_argument("--seed", type=int, default=7)
 
+    fo = sub.add_parser("forget", help="erase users from every table, the landing files, the online store and "
+                        "the BI file (right to be forgotten); audited in ops.erasures")
+    fo.add_argument("--user", action="append", default=[], metavar="USER_ID", help="a user to erase (repeatable)")
+    fo.add_argument("--pending", action="store_true", help="process every pending ops.erasure_requests row")
+    fo.add_argument("--queue", action="store_true", help="only file the requests (the privacy DAG processes them)")
+    fo.add_argument("--vacuum-now", action="store_true",
+                    help="vacuum the touched tables at once (retention 0) instead of after privacy.erasure_retention_hours")
+    fo.add_argument("--requested-by", default=None, help="who filed the request (default: cli:<login>)")
+
+    mt = sub.add_parser("maintain", help="table maintenance: retention per layer, compaction + Z-order, "
+                        "checkpoints, vacuum (recorded in ops.table_maintenance)")
+    mt.add_argument("--date", type=_date, default=None, help="the run's date: retention counts back from it (default: today, UTC)")
+    mt.add_argument("--steps", type=_steps, default=["retention", "optimize", "vacuum"],
+                    help="comma-separated subset of retention,optimize,vacuum")
+    mt.add_argument("--tables", nargs="*", default=None, help="compact/vacuum only these layer.table names")
+
     dbt_ = sub.add_parser("dbt", help="run dbt on the BI project (dbt/) over this lake, e.g. `reelhouse dbt build`",
                           description="Runs `dbt <args>` with the lake root, DuckDB file and pseudonym key set "
                                       "(reelhouse.bi.dbt_runner.dbt_env); exit code is dbt's.")
@@ -249,8 +268,33 @@ def _demo_consumers(cfg) -> int:
 
 #: Commands that write into the lake / the landing folder: their paths are checked up front, so
 #: a read-only or missing folder is one line naming the key (exit 2), not a Spark traceback later.
-_WRITES_LAKE = frozenset({"run", "backfill", "gate", "features", "dataset", "model", "lake", "demo", "dbt"})
-_WRITES_LANDING = frozenset({"generate", "import", "demo"})
+_WRITES_LAKE = frozenset({"run", "backfill", "gate", "features", "dataset", "model", "lake", "demo", "dbt", "forget",
+                          "maintain"})
+_WRITES_LANDING = frozenset({"generate", "import", "demo", "forget", "maintain"})
+
+
+def _forget(cfg, args) -> int:
+    """``reelhouse forget``: file requests for ``--user``s (unless ``--pending`` only), then process
+    every pending request under the lake's run lock (unless ``--queue``)."""
+    import getpass
+
+    from reelhouse.lake import Lake
+    from reelhouse.lake.locks import lake_lock
+    from reelhouse.ops.erasure import process_requests, request_erasure
+
+    if not args.user and not args.pending:
+        print("forget needs --user USER_ID (repeatable) or --pending", file=sys.stderr)
+        return 2
+    lake = Lake.from_config(cfg)
+    log = lambda m: print(m, flush=True)  # noqa: E731
+    with lake_lock(lake.root, "reelhouse forget", timeout_seconds=cfg.lake_lock_timeout_seconds, log=log):
+        if args.user:
+            ids = request_erasure(lake, cfg, args.user, requested_by=args.requested_by or f"cli:{getpass.getuser()}")
+            print(f"{len(ids)} erasure request(s): {', '.join(ids)}", flush=True)
+        if args.queue:
+            return 0
+        process_requests(lake, cfg, retention_hours=0 if args.vacuum_now else None, log=log)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -431,6 +475,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             except BIError as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 2
+        if args.command == "forget":
+            return _forget(cfg, args)
+        if args.command == "maintain":
+            from datetime import datetime, timezone
+
+            from reelhouse.lake import Lake
+            from reelhouse.ops.maintenance import maintain
+
+            day = args.date or datetime.now(timezone.utc).date()
+            maintain(Lake.from_config(cfg), cfg, day, steps=args.steps, tables=args.tables,
+                     log=lambda m: print(m, flush=True))
+            return 0
         if args.command == "demo":
             from reelhouse.sources.generator import generate
 

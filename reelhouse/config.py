@@ -19,6 +19,8 @@ missing key or a value of the wrong type.
 
 from __future__ import annotations
 
+import dataclasses
+
 import os
 import re
 from dataclasses import dataclass, field
@@ -212,6 +214,48 @@ class ObjectStoreConfig:
 
 
 @dataclass(frozen=True)
+class RetentionConfig:
+    """How long each layer keeps its data (``retention:`` in conf/, README "Retention"), in days
+    counted back from the maintenance run's date; None keeps it forever.
+
+    ``landing_days``: landing date folders; ``bronze_days`` / ``quarantine_days``: by landing_date;
+    ``silver_days``: ``silver.events`` by event_date; ``gold_days``: the gold aggregate and feature
+    tables by ds; ``training_examples_days``: ``gold.training_examples`` by ds;
+    ``delta_history_hours``: how long a version stays readable by time travel after a later
+    commit replaced its files (the vacuum's retention, hours).
+    """
+
+    landing_days: int | None = 30
+    bronze_days: int | None = 30
+    quarantine_days: int | None = 30
+    silver_days: int | None = None
+    gold_days: int | None = None
+    training_examples_days: int | None = 90
+    delta_history_hours: int = 168
+
+
+@dataclass(frozen=True)
+class MaintenanceConfig:
+    """Table maintenance (``maintenance:``, README "Table maintenance"): ``target_file_mb``: the
+    size compaction aims at (MiB); ``zorder_by``: table -> the columns its readers filter by
+    (Z-ordered within each partition; tables not listed are only compacted)."""
+
+    target_file_mb: int = 128
+    zorder_by: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PrivacyConfig:
+    """Erasure policy (``privacy:``, README "Privacy"): ``erasure_retention_hours``: how long the
+    versions that still hold an erased user's rows stay readable by time travel before the
+    privacy DAG vacuums them (0: at once); ``deadline_days``: the legal deadline from request to
+    completion (GDPR Art. 12(3): one month), which the DAG reports against."""
+
+    erasure_retention_hours: int = 168
+    deadline_days: int = 30
+
+
+@dataclass(frozen=True)
 class Config:
     """The resolved configuration of one environment (``env``)."""
 
@@ -233,6 +277,9 @@ class Config:
     #: the first landing date this lake takes in; earlier landing dates are not required to be
     #: processed first (reelhouse.lake.locks.check_order). None: every landing date with files
     lake_start_date: date | None = None
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
+    maintenance: MaintenanceConfig = field(default_factory=MaintenanceConfig)
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
 
     @property
     def lake_root(self) -> str:
@@ -423,7 +470,7 @@ def load_config(env: str | None = None, *, environ: Mapping[str, str] | None = N
     raw = _expand(raw, src, environ)
 
     unknown = set(raw) - {"paths", "lake", "spark", "ingest", "trends", "quality", "features", "online_store", "training",
-                         "object_store"}
+                         "object_store", "retention", "maintenance", "privacy"}
     if unknown:
         raise ConfigError(f"{src}: unknown top-level key(s) {sorted(unknown)}")
     home = Path(environ.get("REELHOUSE_HOME", PROJECT_ROOT))
@@ -519,7 +566,56 @@ def load_config(env: str | None = None, *, environ: Mapping[str, str] | None = N
         training=TrainingConfig(**training),
         raw=raw,
         object_store=_object_store(raw, src),
+        retention=_retention(raw, src),
+        maintenance=_maintenance(raw, src),
+        privacy=_privacy(raw, src),
     )
+
+
+def _retention(raw: Mapping[str, Any], src: str) -> RetentionConfig:
+    sec = raw.get("retention") or {}
+    if not isinstance(sec, Mapping):
+        raise ConfigError(f"{src}: key 'retention' must be a mapping")
+    known = {f.name for f in dataclasses.fields(RetentionConfig)}
+    unknown = set(sec) - known
+    if unknown:
+        raise ConfigError(f"{src}: unknown key(s) in 'retention': {sorted(unknown)}")
+    out: dict[str, Any] = {}
+    for k, v in sec.items():
+        if v is None and k != "delta_history_hours":
+            out[k] = None
+            continue
+        n = _typed(v, int, f"retention.{k}", src)
+        if n < (0 if k == "delta_history_hours" else 1):
+            raise ConfigError(f"{src}: key 'retention.{k}' must be >= {0 if k == 'delta_history_hours' else 1} "
+                              f"(or null: keep forever), got {n}")
+        out[k] = n
+    return RetentionConfig(**out)
+
+
+def _maintenance(raw: Mapping[str, Any], src: str) -> MaintenanceConfig:
+    sec = raw.get("maintenance") or {}
+    if not isinstance(sec, Mapping) or set(sec) - {"target_file_mb", "zorder_by"}:
+        raise ConfigError(f"{src}: 'maintenance' takes target_file_mb and zorder_by, got {sorted(sec) if isinstance(sec, Mapping) else sec!r}")
+    size = _typed(sec.get("target_file_mb", 128), int, "maintenance.target_file_mb", src)
+    if size < 1:
+        raise ConfigError(f"{src}: key 'maintenance.target_file_mb' must be >= 1, got {size}")
+    z = sec.get("zorder_by") or {}
+    if not isinstance(z, Mapping) or not all(isinstance(v, (list, tuple)) and v for v in z.values()):
+        raise ConfigError(f"{src}: key 'maintenance.zorder_by' must map table names to non-empty column lists")
+    return MaintenanceConfig(target_file_mb=size, zorder_by={str(k): tuple(str(c) for c in v) for k, v in z.items()})
+
+
+def _privacy(raw: Mapping[str, Any], src: str) -> PrivacyConfig:
+    sec = raw.get("privacy") or {}
+    if not isinstance(sec, Mapping) or set(sec) - {"erasure_retention_hours", "deadline_days"}:
+        raise ConfigError(f"{src}: 'privacy' takes erasure_retention_hours and deadline_days")
+    hours = _typed(sec.get("erasure_retention_hours", 168), int, "privacy.erasure_retention_hours", src)
+    days = _typed(sec.get("deadline_days", 30), int, "privacy.deadline_days", src)
+    if hours < 0 or days < 1 or hours > days * 24:
+        raise ConfigError(f"{src}: 'privacy.erasure_retention_hours' must be in [0, deadline_days x 24] "
+                          f"(the vacuum must finish before the deadline), got {hours} h vs {days} days")
+    return PrivacyConfig(erasure_retention_hours=hours, deadline_days=days)
 
 
 def _flag(value: Any, key: str, src: str) -> bool:

@@ -54,9 +54,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from reelhouse.lake.checks import PartitionSpec, WriteMode
-    from reelhouse.lake.engines import CommitResult, DeltaRsBridgeEngine, DeltaSparkEngine, StorageEngine
+    from reelhouse.lake.engines import CommitResult, DeltaRsBridgeEngine, DeltaSparkEngine, RowMatch, StorageEngine
     from reelhouse.lake.errors import LakeError, LakeWriteError
-    from reelhouse.lake.facade import Lake, tables_in
+    from reelhouse.lake.facade import Lake, TableRewrite, tables_in
     from reelhouse.lake.staging import StagedWrite
 
 #: Public name → the module defining it. Imported on first use, so that importing a light module
@@ -70,6 +70,8 @@ _EXPORTS = {
     "LakeError": "reelhouse.lake.errors",
     "LakeWriteError": "reelhouse.lake.errors",
     "PartitionSpec": "reelhouse.lake.checks",
+    "RowMatch": "reelhouse.lake.engines",
+    "TableRewrite": "reelhouse.lake.facade",
     "StagedWrite": "reelhouse.lake.staging",
     "StorageEngine": "reelhouse.lake.engines",
     "WriteMode": "reelhouse.lake.checks",

@@ -687,3 +687,72 @@ ML_MODEL_PROMOTIONS = _register(TableSpec(
         _c("ds", DATE, "UTC date of decided_at", False),
     ),
 ))
+
+
+# ----------------------------------------------------------------------------- privacy and maintenance
+OPS_ERASURE_REQUESTS = _register(TableSpec(
+    name="ops.erasure_requests",
+    description="Pending right-to-be-forgotten requests (GDPR Art. 17 / CCPA): one row per user to erase. "
+                "Holds the raw user id only until the request is processed; then the row is deleted (and vacuumed).",
+    partition_by=("ds",),
+    key=("request_id",),
+    columns=(
+        _c("request_id", STRING, "id of the request (er_<16 hex> of the subject by default; a rerun of it is a no-op)", False),
+        _c("user_id", STRING, "the user to erase (raw id: this table is the only place it may stay, until processed)", False),
+        _c("requested_at", TS, "when the request was received (UTC); the deadline runs from here", False),
+        _c("requested_by", STRING, "who filed it (cli:<user>, api, …)", False),
+        _c("ds", DATE, "UTC date of requested_at", False),
+    ),
+))
+
+OPS_ERASURES = _register(TableSpec(
+    name="ops.erasures",
+    description="Audit trail of every erasure: tables touched, rows removed, versions vacuumed. Holds no raw or "
+                "pseudonymised user id: the subject is a keyed hash of its own (subject_ref).",
+    partition_by=("ds",),
+    key=("request_id",),
+    columns=(
+        _c("request_id", STRING, "the request processed", False),
+        _c("subject_ref", STRING, "sha256(key || ':erasure:' || user_id): finds a subject's audit rows, not reversible without the key", False),
+        _c("status", STRING, "running | erased (rows gone from every current snapshot) | complete (old versions vacuumed too)", False),
+        _c("requested_at", TS, "when the request was received (UTC)", False),
+        _c("started_at", TS, "when processing started (UTC)", False),
+        _c("erased_at", TS, "when the rows left every current snapshot (UTC); NULL while running"),
+        _c("completed_at", TS, "when the last version still holding them was vacuumed (UTC); NULL until then"),
+        _c("retention_hours", LONG, "how long deleted rows stay reachable by time travel before the vacuum", False),
+        _c("tables_json", STRING, "JSON: table -> {rows_deleted, rows_redacted, files_rewritten, bytes_rewritten, version}", False),
+        _c("rows_removed", LONG, "rows deleted from Delta tables, all tables", False),
+        _c("rows_redacted", LONG, "rows whose creator id was set to NULL (other users' rows about the subject's videos)", False),
+        _c("landing_files_rewritten", LONG, "landing files rewritten without the subject's lines", False),
+        _c("landing_lines_removed", LONG, "landing lines removed (the subject's own events)", False),
+        _c("online_keys_deleted", LONG, "online-store entities deleted (user, creator, the subject's videos)", False),
+        _c("bi_rows_deleted", LONG, "rows deleted from the BI DuckDB file (raw and pseudonymised keys)", False),
+        _c("manifests_superseded", LONG, "training-dataset manifests marked superseded (their hash no longer reproduces)", False),
+        _c("files_vacuumed", LONG, "files deleted by the vacuums that completed the erasure; NULL until then"),
+        _c("ds", DATE, "UTC date of requested_at", False),
+    ),
+))
+
+OPS_TABLE_MAINTENANCE = _register(TableSpec(
+    name="ops.table_maintenance",
+    description="Every maintenance operation on a table: retention cut, compaction / Z-order, checkpoint, vacuum, "
+                "with files and bytes before and after.",
+    partition_by=("ds",),
+    key=("run_id", "table_name", "operation", "partition_spec"),
+    columns=(
+        _c("run_id", STRING, "maintenance run id", False),
+        _c("table_name", STRING, "layer.table, or landing (the landing folder)", False),
+        _c("operation", STRING, "retention | compact | zorder | checkpoint | vacuum", False),
+        _c("partition_spec", STRING, "partition touched (col=value/...), '' for the whole table", False),
+        _c("files_before", LONG, "data files in the snapshot (or folder) before", False),
+        _c("files_after", LONG, "data files after", False),
+        _c("bytes_before", LONG, "bytes of the files the operation rewrote or removed", False),
+        _c("bytes_after", LONG, "bytes of the files it wrote", False),
+        _c("rows_deleted", LONG, "rows dropped (retention), else 0", False),
+        _c("version", LONG, "table version after the operation; NULL for the landing folder"),
+        _c("seconds", DOUBLE, "wall time (s)", False),
+        _c("detail", STRING, "what was done, in words", False),
+        _c("started_at", TS, "when the operation started (UTC)", False),
+        _c("ds", DATE, "the maintenance run's date (its data interval end, UTC)", False),
+    ),
+))

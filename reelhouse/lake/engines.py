@@ -38,7 +38,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Literal, Mapping, Sequence
 
 import pyarrow as pa
 from deltalake import DeltaTable
@@ -126,6 +126,85 @@ class _AlreadyCommitted(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class RowMatch:
+    """The rows a delete, a redaction or a retention cut touches: ``column`` compared with
+    ``values`` by ``op``.
+
+    - ``"in"``: ``column IN values`` (user ids);
+    - ``"contains_any"``: ``column`` contains any of ``values`` as a substring (raw landing lines
+      holding a quoted id);
+    - ``"before"``: ``column < values[0]`` (a date: partitions past retention).
+
+    Each engine renders it in its own SQL dialect (:meth:`sql`); :meth:`arrow` gives the same
+    predicate as an Arrow dataset expression (counting the rows first keeps a no-op a no-op: no
+    commit when nothing matches). Values are strings or dates; quotes are escaped. Raises
+    ``ValueError`` for an unknown op or no values.
+    """
+
+    column: str
+    op: Literal["in", "contains_any", "before"]
+    values: tuple[Any, ...]
+
+    def __post_init__(self) -> None:
+        if not self.values:
+            raise ValueError(f"RowMatch on {self.column}: no values")
+        if self.op not in ("in", "contains_any", "before"):
+            raise ValueError(f"RowMatch op {self.op!r}: use in | contains_any | before")
+
+    @staticmethod
+    def _literal(value: Any) -> str:
+        import datetime as _dt
+
+        if isinstance(value, _dt.datetime):
+            return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
+        if isinstance(value, _dt.date):
+            return f"DATE '{value.isoformat()}'"
+        return "'" + str(value).replace("'", "''") + "'"
+
+    def sql(self, dialect: Literal["datafusion", "spark"]) -> str:
+        """The predicate as SQL text for delta-rs (DataFusion) or Spark SQL."""
+        col = f'"{self.column}"' if dialect == "datafusion" else f"`{self.column}`"
+        if self.op == "in":
+            return f"{col} IN ({', '.join(self._literal(v) for v in self.values)})"
+        if self.op == "before":
+            return f"{col} < {self._literal(self.values[0])}"
+        fn = "strpos" if dialect == "datafusion" else "instr"
+        return "(" + " OR ".join(f"{fn}({col}, {self._literal(v)}) > 0" for v in self.values) + ")"
+
+    def arrow(self) -> "pa.compute.Expression":
+        """The predicate as an Arrow dataset expression (nulls never match)."""
+        import pyarrow.compute as pc
+
+        field_ = pc.field(self.column)
+        if self.op == "in":
+            return field_.isin(list(self.values))
+        if self.op == "before":
+            return field_ < pa.scalar(self.values[0])
+        expr = None
+        for v in self.values:
+            e = pc.match_substring(field_, str(v))
+            expr = e if expr is None else (expr | e)
+        return expr
+
+
+@dataclass(frozen=True)
+class RewriteMetrics:
+    """What one row-level rewrite or compaction committed.
+
+    ``version``: the table version after it; ``rows``: rows deleted (delete) or updated (redact),
+    files compacted away (optimize); ``committed``: False when the engine found nothing to do."""
+
+    version: int
+    rows: int
+    committed: bool
+
+
+def _props(mode: str, metadata: Mapping[str, Any]) -> CommitProperties:
+    return CommitProperties(custom_metadata={"reelhouse.mode": mode,
+                                             **{f"reelhouse.{k}": str(v) for k, v in metadata.items()}})
+
+
 # ----------------------------------------------------------------------------- the interface
 class StorageEngine(ABC):
     """How one storage engine reads and writes the catalog's Delta tables.
@@ -179,6 +258,25 @@ class StorageEngine(ABC):
         """Merge-upsert ``source`` (a conformed Spark DataFrame, or an Arrow table with exactly
         the catalog's columns) into the existing table: rows matching on ``on`` are updated where
         ``update_when`` (SQL over aliases ``s`` and ``t``) holds, others inserted."""
+
+    @abstractmethod
+    def delete(self, spec: TableSpec, path: str, match: RowMatch, *, metadata: Mapping[str, Any]) -> RewriteMetrics:
+        """Delete the rows ``match`` selects in one commit (Delta ``DELETE``: the files holding
+        them are rewritten without them; the old files stay reachable by time travel until a
+        vacuum). ``metadata``: commit info (``reelhouse.*``)."""
+
+    @abstractmethod
+    def redact(self, spec: TableSpec, path: str, match: RowMatch, *, columns: Sequence[str],
+               metadata: Mapping[str, Any]) -> RewriteMetrics:
+        """Set ``columns`` (nullable ones) to NULL on the rows ``match`` selects, in one commit
+        (Delta ``UPDATE``)."""
+
+    @abstractmethod
+    def optimize(self, spec: TableSpec, path: str, *, partition: Mapping[str, str] | None,
+                 zorder_by: Sequence[str], target_size: int, metadata: Mapping[str, Any]) -> RewriteMetrics:
+        """Compact the small files of one partition (``partition``: column -> ISO value; None: the
+        whole table) into files of about ``target_size`` bytes, Z-ordered by ``zorder_by`` when
+        given (Delta ``OPTIMIZE [ZORDER BY]``: a ``dataChange=false`` commit)."""
 
 
 # ----------------------------------------------------------------------------- delta-rs bridge
@@ -326,6 +424,27 @@ class DeltaRsBridgeEngine(StorageEngine):
             .execute()
         )
         return CommitResult(spec.name, delta_table(path).version(), False, rows_added=table.num_rows)
+
+    def delete(self, spec: TableSpec, path: str, match: RowMatch, *, metadata: Mapping[str, Any]) -> RewriteMetrics:
+        m = delta_table(path).delete(match.sql("datafusion"), commit_properties=_props("delete", metadata))
+        return RewriteMetrics(delta_table(path).version(), int(m.get("num_deleted_rows", 0)), True)
+
+    def redact(self, spec: TableSpec, path: str, match: RowMatch, *, columns: Sequence[str],
+               metadata: Mapping[str, Any]) -> RewriteMetrics:
+        m = delta_table(path).update(updates={c: "NULL" for c in columns}, predicate=match.sql("datafusion"),
+                                     commit_properties=_props("redact", metadata))
+        return RewriteMetrics(delta_table(path).version(), int(m.get("num_updated_rows", 0)), True)
+
+    def optimize(self, spec: TableSpec, path: str, *, partition: Mapping[str, str] | None,
+                 zorder_by: Sequence[str], target_size: int, metadata: Mapping[str, Any]) -> RewriteMetrics:
+        dt = delta_table(path)
+        before = dt.version()
+        filters = [(k, "=", str(v)) for k, v in (partition or {}).items()] or None
+        kw = dict(partition_filters=filters, target_size=target_size, max_concurrent_tasks=2,
+                  commit_properties=_props("optimize", metadata))
+        m = dt.optimize.z_order(list(zorder_by), **kw) if zorder_by else dt.optimize.compact(**kw)
+        after = delta_table(path).version()
+        return RewriteMetrics(after, int(m.get("numFilesRemoved", 0)), after != before)
 
 
 # ----------------------------------------------------------------------------- delta-spark
@@ -488,6 +607,46 @@ class DeltaSparkEngine(StorageEngine):
         if before == after:
             return CommitResult(spec.name, after, skipped=app_id is not None)
         return CommitResult(spec.name, after, False, *self._commit_counts(path, after))
+
+    def _rewrite(self, path: str, mode: str, metadata: Mapping[str, Any], run: Callable[[], Any],
+                 conf: Mapping[str, str] | None = None) -> tuple[int, dict[str, int]]:
+        """Run a Delta command with reelhouse commit metadata; (version after, its operationMetrics)."""
+        from reelhouse.spark import scoped_conf
+
+        before = table_version(path)
+        with scoped_conf(self.spark, {"spark.databricks.delta.commitInfo.userMetadata": _user_metadata(mode, metadata),
+                                      **(conf or {})}):
+            run()
+        after = table_version(path) or 0
+        if after == before:
+            return after, {}
+        rows = self.spark.sql(f"DESCRIBE HISTORY {_sql_path(path)} LIMIT 1").collect()
+        return after, {k: int(v) for k, v in (rows[0]["operationMetrics"] or {}).items() if str(v).isdigit()}
+
+    def delete(self, spec: TableSpec, path: str, match: RowMatch, *, metadata: Mapping[str, Any]) -> RewriteMetrics:
+        from delta.tables import DeltaTable as SparkDeltaTable  # type: ignore[import-not-found]
+
+        version, m = self._rewrite(path, "delete", metadata,
+                                   lambda: SparkDeltaTable.forPath(self.spark, path).delete(match.sql("spark")))
+        return RewriteMetrics(version, m.get("numDeletedRows", 0), bool(m))
+
+    def redact(self, spec: TableSpec, path: str, match: RowMatch, *, columns: Sequence[str],
+               metadata: Mapping[str, Any]) -> RewriteMetrics:
+        from delta.tables import DeltaTable as SparkDeltaTable  # type: ignore[import-not-found]
+
+        version, m = self._rewrite(path, "redact", metadata, lambda: SparkDeltaTable.forPath(self.spark, path).update(
+            match.sql("spark"), {c: "NULL" for c in columns}))
+        return RewriteMetrics(version, m.get("numUpdatedRows", 0), bool(m))
+
+    def optimize(self, spec: TableSpec, path: str, *, partition: Mapping[str, str] | None,
+                 zorder_by: Sequence[str], target_size: int, metadata: Mapping[str, Any]) -> RewriteMetrics:
+        where = " AND ".join(f"`{k}` = '{v}'" for k, v in (partition or {}).items())
+        sql = f"OPTIMIZE {_sql_path(path)}" + (f" WHERE {where}" if where else "")
+        if zorder_by:
+            sql += " ZORDER BY (" + ", ".join(f"`{c}`" for c in zorder_by) + ")"
+        version, m = self._rewrite(path, "optimize", metadata, lambda: self.spark.sql(sql).collect(),
+                                   {"spark.databricks.delta.optimize.maxFileSize": str(int(target_size))})
+        return RewriteMetrics(version, m.get("numRemovedFiles", 0), bool(m))
 
     def _commit_counts(self, path: str, version: int) -> tuple[int, int]:
         """(files added, rows in them) of commit ``version``, from its ``operationMetrics``

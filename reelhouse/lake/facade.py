@@ -4,6 +4,7 @@ storage engine (:mod:`reelhouse.lake.engines`) chosen once, in :meth:`Lake.from_
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Iterable, Literal, Mapping, Sequence, overload
 from urllib.parse import unquote
@@ -29,6 +30,7 @@ from reelhouse.lake.engines import (
     ENGINES,
     CommitResult,
     DeltaRsBridgeEngine,
+    RowMatch,
     StorageEngine,
     delta_table,
     open_table,
@@ -514,6 +516,118 @@ class Lake:
                             full=True)
         return list(removed) + staging.sweep(path, retention_hours=retention_hours, dry_run=dry_run,
                                              referenced=referenced)
+
+
+    # ------------------------------------------------------------------ row-level rewrites
+    def files(self, name: str) -> dict[str, int]:
+        """The current snapshot's data files: path relative to the table -> size in bytes ({} for
+        a table not written yet)."""
+        if not self.exists(name):
+            return {}
+        adds = pa.table(self.delta_table(name).get_add_actions(flatten=True))
+        return dict(zip(adds.column("path").to_pylist(), adds.column("size_bytes").to_pylist()))
+
+    def count(self, name: str, match: RowMatch | None = None, *, version: int | None = None) -> int:
+        """Rows of ``name`` (at ``version``) that ``match`` selects (all rows without one); 0 for a
+        table not written yet."""
+        if not self.exists(name):
+            return 0
+        ds = self.arrow_dataset(name, version=version)
+        return ds.count_rows(filter=match.arrow()) if match is not None else ds.count_rows()
+
+    def _rewrite(self, name: str, run: "Any") -> "TableRewrite":
+        import time
+
+        before = self.files(name)
+        t0 = time.perf_counter()
+        m = run()
+        after = self.files(name)
+        removed, added = set(before) - set(after), set(after) - set(before)
+        return TableRewrite(name, m.version, m.rows, len(removed), len(added), sum(before[f] for f in removed),
+                            sum(after[f] for f in added), m.committed and (removed or added) != set(),
+                            time.perf_counter() - t0, len(before), len(after))
+
+    def delete_rows(self, name: str, match: RowMatch, *, metadata: Mapping[str, Any] | None = None) -> "TableRewrite":
+        """Delete the rows of ``name`` that ``match`` selects, in one Delta commit of the lake's
+        engine (delta-rs ``DeltaTable.delete`` / delta-spark ``DeltaTable.delete``). The files
+        holding them are rewritten without them; the previous files stay reachable by time travel
+        until :meth:`vacuum` removes them. Nothing matches: no commit (``committed`` False), so a
+        rerun is a no-op. ``metadata``: commit info, stored as ``reelhouse.<key>``. Returns a
+        :class:`TableRewrite`."""
+        spec = get_table(name)
+        if self.count(name, match) == 0:
+            return TableRewrite.nothing(name, self.version(name) or 0, len(self.files(name)))
+        return self._rewrite(name, lambda: self.engine.delete(spec, self.path(name), match, metadata=metadata or {}))
+
+    def redact(self, name: str, match: RowMatch, *, columns: Sequence[str],
+               metadata: Mapping[str, Any] | None = None) -> "TableRewrite":
+        """Set ``columns`` to NULL on the rows ``match`` selects (Delta ``UPDATE``), one commit; no
+        commit when nothing matches. Raises :class:`LakeError` for a column the catalog does not
+        declare nullable."""
+        spec = get_table(name)
+        nullable = {c.name: c.nullable for c in spec.columns}
+        bad = [c for c in columns if not nullable.get(c, False)]
+        if bad:
+            raise LakeError(f"{name}: cannot redact non-nullable column(s) {bad}")
+        if self.count(name, match) == 0:
+            return TableRewrite.nothing(name, self.version(name) or 0, len(self.files(name)))
+        return self._rewrite(name, lambda: self.engine.redact(spec, self.path(name), match, columns=columns,
+                                                              metadata=metadata or {}))
+
+    def optimize(self, name: str, *, partition: Mapping[str, str] | None = None, zorder_by: Sequence[str] = (),
+                 target_size: int = 128 * 1024 * 1024, metadata: Mapping[str, Any] | None = None) -> "TableRewrite":
+        """Compact one partition's files (``partition``: column -> ISO value; None: the whole
+        table) into files of about ``target_size`` bytes, Z-ordered by ``zorder_by`` when given:
+        delta-rs ``optimize.compact`` / ``optimize.z_order``, delta-spark ``OPTIMIZE … [ZORDER
+        BY]``. Contents are unchanged (a ``dataChange=false`` commit). A partition already in
+        one file is left alone (no commit) unless Z-ordering is asked for."""
+        spec = get_table(name)
+        if not self.exists(name):
+            return TableRewrite.nothing(name, 0, 0)
+        if partition and not zorder_by:
+            files = self.delta_table(name).file_uris(partition_filters=[(k, "=", str(v)) for k, v in partition.items()])
+            if len(files) < 2:
+                return TableRewrite.nothing(name, self.version(name) or 0, len(files))
+        return self._rewrite(name, lambda: self.engine.optimize(spec, self.path(name), partition=partition,
+                                                                zorder_by=zorder_by, target_size=target_size,
+                                                                metadata=metadata or {}))
+
+    def checkpoint(self, name: str, *, cleanup_log: bool = True) -> None:
+        """Write a Delta checkpoint of the current version (readers then replay one Parquet file
+        instead of every JSON commit) and, with ``cleanup_log``, delete log entries older than the
+        table's ``delta.logRetentionDuration`` (30 days by default): delta-rs
+        ``create_checkpoint`` / ``cleanup_metadata``, valid for tables of either engine."""
+        dt = self.delta_table(name)
+        dt.create_checkpoint()
+        if cleanup_log:
+            dt.cleanup_metadata()
+
+
+@dataclass(frozen=True)
+class TableRewrite:
+    """What :meth:`Lake.delete_rows`, :meth:`Lake.redact` or :meth:`Lake.optimize` did to one table.
+
+    ``rows``: rows deleted or redacted (optimize: files compacted away); ``files_removed`` /
+    ``files_added`` and ``bytes_removed`` / ``bytes_added`` (bytes): the snapshot's data files
+    before vs after; ``files_before`` / ``files_after``: files in the snapshot; ``seconds``: wall
+    time; ``committed``: False when nothing matched (no new version)."""
+
+    table: str
+    version: int
+    rows: int
+    files_removed: int
+    files_added: int
+    bytes_removed: int
+    bytes_added: int
+    committed: bool
+    seconds: float
+    files_before: int
+    files_after: int
+
+    @classmethod
+    def nothing(cls, table: str, version: int, files: int) -> "TableRewrite":
+        """No commit: nothing matched."""
+        return cls(table, version, 0, 0, 0, 0, 0, False, 0.0, files, files)
 
 
 def tables_in(lake: Lake, names: Iterable[str]) -> dict[str, int | None]:

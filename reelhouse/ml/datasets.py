@@ -72,6 +72,12 @@ def _stats(table: pa.Table) -> dict[str, Any]:
     }
 
 
+def _erasures_applied(lake: "Lake") -> dict[str, Any]:
+    from reelhouse.ops.erasure import erasures_applied
+
+    return erasures_applied(lake)
+
+
 def manifest_dir(lake_root: str, ds: date) -> str:
     """Folder of the manifests of partition ``ds``: ``<lake>/_manifests/gold.training_examples/ds=YYYY-MM-DD``
     (a local path or an object-store URI)."""
@@ -102,6 +108,8 @@ def record_manifest(lake: "Lake", config: "Config", ds: date, *, inputs: Mapping
             "ttl_days": dict(config.online_store.ttl_days),
         },
         "content_sha256": content_hash(table),
+        # the erasures this build's inputs reflect (the users they erased are absent from it)
+        "erasures": _erasures_applied(lake),
         "created_at": created.isoformat(),
     }
     from reelhouse.objectstore import join, write_bytes

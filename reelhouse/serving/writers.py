@@ -105,6 +105,12 @@ class OnlineWriter(abc.ABC):
         for queued writes first."""
 
     @abc.abstractmethod
+    @abc.abstractmethod
+    def delete_entities(self, view: str, join_key: str, ids: Sequence[str]) -> int:
+        """Remove every value of ``view`` served for the entities ``ids`` (erasure): no read
+        returns them afterwards and no trace of their keys stays in the store's own bookkeeping.
+        Returns the entities that were present."""
+
     def flush(self) -> None:
         """Wait until every queued write is acknowledged by the store."""
 
@@ -421,6 +427,36 @@ class RedisWriter(OnlineWriter):
         pipe.execute()
         return len(victims)
 
+    def delete_entities(self, view: str, join_key: str, ids: Sequence[str]) -> int:
+        """``DEL`` the entities' hashes (Feast keeps one hash per entity key, every view of that
+        entity in it) and rewrite the view's publish-log blobs without their keys (the blobs list
+        serialised entity keys, which hold the raw id). Raises :class:`OnlineStoreError`."""
+        import redis
+        import pyarrow.ipc as ipc
+
+        if not ids:
+            return 0
+        self.flush()
+        keys = fe.entity_keys(pa.array(list(ids), pa.string()), join_key, project=self.project)
+        try:
+            present = sum(int(self.client.exists(k)) for k in keys.to_pylist())
+            self.client.delete(*keys.to_pylist())
+            for blob in self.published_log(view):
+                data = self.client.get(blob)
+                if data is None:
+                    continue
+                listed = ipc.open_stream(data).read_all().column("key")
+                drop = pc.is_in(listed, value_set=keys)
+                if pc.any(drop).as_py():
+                    sink = pa.BufferOutputStream()
+                    with ipc.new_stream(sink, pa.schema([("key", pa.binary())])) as w:
+                        w.write_table(pa.table({"key": pc.filter(listed, pc.invert(drop))}))
+                    self.client.set(blob, sink.getvalue().to_pybytes(), keepttl=True)
+            self._newer = {}
+        except redis.RedisError as exc:
+            raise OnlineStoreError(f"{view}: Redis delete failed: {exc}") from exc
+        return present
+
     def close(self) -> None:
         """Wait for queued writes, release the publish lock and the connections."""
         try:
@@ -515,6 +551,28 @@ class SqliteWriter(OnlineWriter):
                 self.conn.execute(f'DELETE FROM "{t}" WHERE event_ts < ?', (cutoff,))
         except sqlite3.Error as exc:
             raise OnlineStoreError(f"{view}: SQLite expiry in {self.path} failed: {exc}") from exc
+        return int(n)
+
+    def delete_entities(self, view: str, join_key: str, ids: Sequence[str]) -> int:
+        """Delete the entities' rows of ``view``'s table with SQLite's ``secure_delete`` on (the
+        freed pages are overwritten with zeros, so the file keeps no copy). Raises
+        :class:`OnlineStoreError`."""
+        if not ids:
+            return 0
+        t = self.table(view)
+        keys = fe.entity_keys(pa.array(list(ids), pa.string()), join_key).to_pylist()
+        try:
+            exists = self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (t,)).fetchone()
+            if not exists:
+                return 0
+            self.conn.execute("PRAGMA secure_delete = ON")
+            with self.conn:
+                marks = ", ".join("?" * len(keys))
+                n = self.conn.execute(f'SELECT COUNT(DISTINCT entity_key) FROM "{t}" WHERE entity_key IN ({marks})',
+                                      keys).fetchone()[0]
+                self.conn.execute(f'DELETE FROM "{t}" WHERE entity_key IN ({marks})', keys)
+        except sqlite3.Error as exc:
+            raise OnlineStoreError(f"{view}: SQLite delete in {self.path} failed: {exc}") from exc
         return int(n)
 
     def flush(self) -> None:

@@ -265,6 +265,67 @@ def test_vacuum_removes_replaced_files_and_keeps_the_snapshot(lake):
 
 
 # ----------------------------------------------------------------------------- across engines
+def test_delete_rows_rewrites_the_matching_files_and_a_rerun_commits_nothing(lake):
+    """Row-level delete (erasure, retention) by each engine: one commit, time travel keeps the
+    old rows until a vacuum, nothing matched = no commit; the three match kinds."""
+    from reelhouse.lake import RowMatch
+
+    s = lake.spark
+    lake.write(recon(s, D1, 3, "a"), TABLE, mode="append")
+    lake.write(recon(s, D2, 2, "b"), TABLE, mode="append")
+    r = lake.delete_rows(TABLE, RowMatch("_source_file", "in", ("a1", "b0")), metadata={"erasure": "er_test"})
+    assert (r.committed, r.rows, r.version) == (True, 2, 3) and r.files_removed >= 1 and r.bytes_added > 0
+    assert content(lake) == {(D1, "a0", 1), (D1, "a2", 3), (D2, "b1", 2)}
+    assert len(content(lake, version=2)) == 5  # still there by time travel, until a vacuum
+    assert lake.history(TABLE, 1)[0]["reelhouse.mode"] == "delete"
+    again = lake.delete_rows(TABLE, RowMatch("_source_file", "in", ("a1", "b0")))
+    assert not again.committed and lake.version(TABLE) == 3
+    lake.delete_rows(TABLE, RowMatch("_source_file", "contains_any", ("2", "zz")))
+    lake.delete_rows(TABLE, RowMatch("landing_date", "before", (D2,)))
+    assert content(lake) == {(D2, "b1", 2)}
+    lake.vacuum(TABLE, retention_hours=0, dry_run=False)
+    assert content(lake) == {(D2, "b1", 2)}
+    with pytest.raises(Exception):
+        lake.read_arrow(TABLE, version=2)  # its files are gone: no version holds the rows
+
+
+def test_redact_nulls_a_nullable_column_and_refuses_a_required_one(lake):
+    from reelhouse.lake import RowMatch
+
+    t = "ml.model_promotions"
+    spec = get_table(t)
+    when = dt.datetime(2024, 1, 2, tzinfo=dt.timezone.utc)
+    rows = [{c: None for c in spec.column_names} | {
+        "decision_id": f"d{i}", "model_name": "m", "action": "promote", "version": i, "reason": "r",
+        "run_id": f"run{i}", "metrics_json": "{}", "decided_at": when, "ds": D2} for i in range(3)]
+    lake.write(lake.spark.createDataFrame(rows, spark_schema(spec)), t, mode="append")
+    r = lake.redact(t, RowMatch("run_id", "in", ("run1",)), columns=["run_id"])
+    assert r.committed and r.rows == 1
+    got = {x["decision_id"]: x["run_id"] for x in lake.read_arrow(t).to_pylist()}
+    assert got == {"d0": "run0", "d1": None, "d2": "run2"}
+    assert not lake.redact(t, RowMatch("run_id", "in", ("run1",)), columns=["run_id"]).committed
+    with pytest.raises(LakeError, match="non-nullable"):
+        lake.redact(t, RowMatch("run_id", "in", ("run0",)), columns=["model_name"])
+
+
+def test_optimize_compacts_a_partition_with_the_same_contents(lake):
+    s = lake.spark
+    for i in range(4):
+        lake.write(recon(s, D1, 2, f"p{i}"), TABLE, mode="append")
+    lake.write(recon(s, D2, 1, "q"), TABLE, mode="append")
+    before, files_before = content(lake), len(lake.files(TABLE))
+    r = lake.optimize(TABLE, partition={"landing_date": D1.isoformat()}, zorder_by=("_source_file",),
+                      metadata={"maintenance": "t"})
+    assert r.committed and r.files_removed >= 4 and r.files_added == 1
+    assert len(lake.files(TABLE)) == files_before - r.files_removed + 1
+    assert content(lake) == before
+    assert lake.history(TABLE, 1)[0]["operation"] == "OPTIMIZE"
+    # a partition already in one file: nothing to do, no commit
+    version = lake.version(TABLE)
+    assert not lake.optimize(TABLE, partition={"landing_date": D2.isoformat()}).committed
+    assert lake.version(TABLE) == version
+
+
 def test_a_table_written_by_either_engine_is_read_by_every_reader(lake, engine, spark):
     other = Lake(lake.root, engine=ENGINES[next(e for e in ENGINES if e != engine)], spark=spark)
     lake.write(recon(spark, D1, 3, "a"), TABLE, mode="overwrite_partitions", partitions={"landing_date": [D1]})
