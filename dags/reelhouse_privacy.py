@@ -17,8 +17,8 @@ GDPR blueprint: bronze first, then silver and gold; the landing files; the onlin
 DuckDB file; training-dataset manifests marked superseded (`reelhouse.ops.erasure`, README
 "Privacy"). Each request gets an audit row in **`ops.erasures`** (no raw id in it).
 
-1. `erase_pending` — holds the lake's run lock (never beside a nightly step), erases each pending
-   request oldest first, deletes the request row. A request interrupted between tables resumes
+1. `erase_pending` — holds the lake's run lock (never beside a nightly step), erases every pending
+   request in one batch (each table rewritten once for all of them), deletes the request rows. A request interrupted between tables resumes
    on the retry; a request already erased is a no-op. Summary per request: rows deleted and
    redacted, landing files rewritten, online entities and BI rows deleted.
 2. `complete_due` — VACUUMs the tables of erasures older than `privacy.erasure_retention_hours`
@@ -44,15 +44,14 @@ with DAG(
         from reelhouse.config import get_config
         from reelhouse.lake import Lake
         from reelhouse.lake.locks import lake_lock
-        from reelhouse.ops.erasure import pending_requests, erase
+        from reelhouse.ops.erasure import erase_batch, pending_requests
 
         cfg = get_config()
         lake = Lake.from_config(cfg)
         log = lambda m: print(m, flush=True)  # noqa: E731
         done, noop = [], []
         with lake_lock(lake.root, "reelhouse_privacy", timeout_seconds=cfg.lake_lock_timeout_seconds, log=log):
-            for req in pending_requests(lake):
-                r = erase(lake, cfg, req, log=log)
+            for r in erase_batch(lake, cfg, pending_requests(lake), log=log):
                 (noop if r.noop else done).append(r.request_id)
         print(f"privacy: {len(done)} requests erased, {len(noop)} already done", flush=True)
         return {"erased": done, "noop": noop}

@@ -158,16 +158,10 @@ def _audit_rows(lake: "Lake", request_ids: Sequence[str]) -> dict[str, dict[str,
     return {r["request_id"]: r for r in t.to_pylist()}
 
 
-def _save_audit(lake: "Lake", row: Mapping[str, Any]) -> None:
-    spec = get_table(AUDIT)
-    lake.merge(pa.table({c: [row.get(c)] for c in spec.column_names}).cast(spec.arrow_schema()), AUDIT,
-               on=["request_id"])
-
-
-# ----------------------------------------------------------------------------- one erasure
+# ----------------------------------------------------------------------------- a batch of erasures
 @dataclass
 class ErasureReport:
-    """What one request's erasure did (the audit row, as a dict), and whether it was a no-op."""
+    """What one request's erasure did (its audit row, as a dict), and whether it was a no-op."""
 
     request_id: str
     audit: dict[str, Any]
@@ -178,106 +172,197 @@ class ErasureReport:
         a = self.audit
         if self.noop:
             return f"erasure {self.request_id}: already {a['status']} — nothing to do"
+        touched = sum(1 for k, v in json.loads(a["tables_json"]).items()
+                      if k in POLICY and (v.get("rows_deleted") or v.get("rows_redacted")))
         return (f"erasure {self.request_id}: {a['status']} — {a['rows_removed']} rows deleted, {a['rows_redacted']} "
-                f"redacted in {sum(1 for v in json.loads(a['tables_json']).values() if v.get('rows_deleted') or v.get('rows_redacted'))} "
-                f"tables; {a['landing_files_rewritten']} landing files rewritten ({a['landing_lines_removed']} lines); "
-                f"{a['online_keys_deleted']} online entities, {a['bi_rows_deleted']} BI rows deleted; "
-                f"{a['manifests_superseded']} manifests superseded")
+                f"redacted in {touched} tables; {a['landing_files_rewritten']} landing files rewritten "
+                f"({a['landing_lines_removed']} lines); {a['online_keys_deleted']} online entities, "
+                f"{a['bi_rows_deleted']} BI rows deleted; {a['manifests_superseded']} manifests superseded")
+
+
+def _new_audit(request: Mapping[str, Any], key: str, retention: int, now: datetime) -> dict[str, Any]:
+    requested = request.get("requested_at") or now
+    return {"request_id": request["request_id"], "subject_ref": subject_ref(request["user_id"], key),
+            "status": "running", "requested_at": requested, "started_at": now, "erased_at": None,
+            "completed_at": None, "retention_hours": retention, "tables_json": "{}", "rows_removed": 0,
+            "rows_redacted": 0, "landing_files_rewritten": 0, "landing_lines_removed": 0, "online_keys_deleted": 0,
+            "bi_rows_deleted": 0, "manifests_superseded": 0, "files_vacuumed": None, "ds": requested.date()}
+
+
+def _save_audits(lake: "Lake", rows: Iterable[Mapping[str, Any]]) -> None:
+    rows = list(rows)
+    if rows:
+        spec = get_table(AUDIT)
+        lake.merge(pa.Table.from_pylist([{c: r.get(c) for c in spec.column_names} for r in rows],
+                                        schema=spec.arrow_schema()), AUDIT, on=["request_id"])
+
+
+def _per_value(lake: "Lake", table: str, column: str, values: Sequence[str]) -> dict[str, int]:
+    """Rows of ``table`` per value of ``column`` among ``values`` (0 for absent ones)."""
+    out = dict.fromkeys(values, 0)
+    if not lake.exists(table):
+        return out
+    t = lake.read_arrow(table, columns=[column], filter=pc.field(column).isin(list(values)))
+    for v in pc.value_counts(t.column(column)).to_pylist() if t.num_rows else []:
+        out[v["values"]] = v["counts"]
+    return out
+
+
+def _per_needle(lake: "Lake", table: str, column: str, users: Sequence[str]) -> dict[str, int]:
+    out = dict.fromkeys(users, 0)
+    if not lake.exists(table):
+        return out
+    needles = {u: json.dumps(u) for u in users}
+    t = lake.read_arrow(table, columns=[column], filter=RowMatch(column, "contains_any", tuple(needles.values())).arrow())
+    for text in t.column(column).to_pylist():
+        for u, n in needles.items():
+            if n in (text or ""):
+                out[u] += 1
+    return out
 
 
 def erase(lake: "Lake", config: "Config", request: Mapping[str, Any], *, retention_hours: int | None = None,
           stop_after: str | None = None, log: Callable[[str], None] = print) -> ErasureReport:
-    """Carry out one request (a row of ``ops.erasure_requests``: ``request_id``, ``user_id``,
-    ``requested_at``): every step of the module docstring, the audit row updated after each.
+    """Carry out one request (a row of ``ops.erasure_requests``): :func:`erase_batch` of one."""
+    return erase_batch(lake, config, [request], retention_hours=retention_hours, stop_after=stop_after, log=log)[0]
+
+
+def erase_batch(lake: "Lake", config: "Config", requests: Sequence[Mapping[str, Any]], *,
+                retention_hours: int | None = None, defer_vacuum: bool = False, stop_after: str | None = None,
+                log: Callable[[str], None] = print) -> list[ErasureReport]:
+    """Carry out ``requests`` (rows of ``ops.erasure_requests``: ``request_id``, ``user_id``,
+    ``requested_at``) together: every step of the module docstring, each table rewritten once for
+    all of them (one Delta DELETE/UPDATE with every id: a hundred users cost one rewrite of the
+    files holding any of them, not a hundred), each request's audit row updated after every step
+    with its own counts (rows per user are counted before the rewrite).
 
     ``retention_hours``: how long the deleted rows stay readable by time travel (default
     ``privacy.erasure_retention_hours``); 0 vacuums the touched tables at once (tests, an urgent
-    request: concurrent readers of old versions fail). ``stop_after``: a step name after which to
-    raise ``KeyboardInterrupt`` (tests of resuming). A request whose audit row says ``erased`` or
-    ``complete`` is a no-op. Raises :class:`ErasureError` when the online store or the BI file
-    cannot be reached (the audit row stays ``running``; a rerun resumes)."""
-    rid, user = request["request_id"], request["user_id"]
+    request: concurrent readers of old versions fail) unless ``defer_vacuum`` (then
+    :func:`vacuum_due` does it on its next run). ``stop_after``: a step name after which to
+    raise ``KeyboardInterrupt`` (tests of resuming). Requests whose audit row says ``erased`` or
+    ``complete`` are no-ops; a ``running`` one resumes after its last finished step. Returns one
+    :class:`ErasureReport` per request, in order. Raises :class:`ErasureError` when the online
+    store cannot be reached (the audit rows stay ``running``; a rerun resumes)."""
     key = _key(config)
     retention = config.privacy.erasure_retention_hours if retention_hours is None else retention_hours
-    audit = _audit_rows(lake, [rid]).get(rid)
-    if audit and audit["status"] in ("erased", "complete"):
-        _drop_request(lake, rid)
-        return ErasureReport(rid, audit, noop=True)
+    existing = _audit_rows(lake, [r["request_id"] for r in requests])
+    reports: dict[str, ErasureReport] = {}
+    audits: dict[str, dict[str, Any]] = {}
+    users: dict[str, str] = {}  # request id -> user id
     now = _now()
-    if audit is None:
-        audit = {"request_id": rid, "subject_ref": subject_ref(user, key), "status": "running",
-                 "requested_at": request.get("requested_at") or now, "started_at": now, "erased_at": None,
-                 "completed_at": None, "retention_hours": retention, "tables_json": "{}", "rows_removed": 0,
-                 "rows_redacted": 0, "landing_files_rewritten": 0, "landing_lines_removed": 0,
-                 "online_keys_deleted": 0, "bi_rows_deleted": 0, "manifests_superseded": 0, "files_vacuumed": None,
-                 "ds": (request.get("requested_at") or now).date()}
-        _save_audit(lake, audit)
-    steps: dict[str, Any] = json.loads(audit["tables_json"])
+    for req in requests:
+        rid = req["request_id"]
+        a = existing.get(rid)
+        if a and a["status"] in ("erased", "complete"):
+            _drop_request(lake, rid)
+            reports[rid] = ErasureReport(rid, a, noop=True)
+            continue
+        audits[rid] = a or _new_audit(req, key, retention, now)
+        users[rid] = req["user_id"]
+    if not audits:
+        return [reports[r["request_id"]] for r in requests]
+    _save_audits(lake, [a for rid, a in audits.items() if rid not in existing])
+    steps = {rid: json.loads(a["tables_json"]) for rid, a in audits.items()}
 
-    def done(step: str, info: Mapping[str, Any], **counters: int) -> None:
-        steps[step] = dict(info)
-        for k, v in counters.items():
-            audit[k] = int(audit[k] or 0) + int(v)
-        audit["tables_json"] = json.dumps(steps, sort_keys=True)
-        _save_audit(lake, audit)
+    def todo(step: str) -> list[str]:
+        return [rid for rid in audits if step not in steps[rid]]
+
+    def done(step: str, per_request: Mapping[str, Mapping[str, Any]], counter: Mapping[str, str]) -> None:
+        for rid, info in per_request.items():
+            steps[rid][step] = dict(info)
+            for audit_key, info_key in counter.items():
+                audits[rid][audit_key] = int(audits[rid][audit_key] or 0) + int(info.get(info_key, 0))
+            audits[rid]["tables_json"] = json.dumps(steps[rid], sort_keys=True)
+        _save_audits(lake, [audits[rid] for rid in per_request])
         if stop_after == step:
             raise KeyboardInterrupt(f"stopped after {step} (test)")
 
-    # the subject's videos, before silver.videos loses them (the online store serves them by id)
-    videos: list[str] = []
-    if "online" not in steps and lake.exists("silver.videos"):
-        videos = lake.read_arrow("silver.videos", columns=["video_id"],
-                                 filter=pc.field("creator_id") == user).column("video_id").to_pylist()
-    if "online" not in steps:
-        n = _erase_online(config, user, videos)
-        done("online", {"entities_deleted": n, "videos": len(videos)}, online_keys_deleted=n)
-    affected_ds = sorted({d.isoformat() for d in lake.read_arrow(
-        "gold.training_examples", columns=["ds"], filter=pc.field("user_id") == user).column("ds").to_pylist()}) \
-        if "gold.training_examples" not in steps and lake.exists("gold.training_examples") else []
+    # 1. the online store (first: the subjects' videos are looked up in silver.videos)
+    rids = todo("online")
+    if rids:
+        per = {}
+        for rid in rids:
+            videos = lake.read_arrow("silver.videos", columns=["video_id"],
+                                     filter=pc.field("creator_id") == users[rid]).column("video_id").to_pylist() \
+                if lake.exists("silver.videos") else []
+            per[rid] = {"entities_deleted": _erase_online(config, users[rid], videos), "videos": len(videos)}
+        done("online", per, {"online_keys_deleted": "entities_deleted"})
+    # the days whose training examples hold a subject (their manifests will be superseded)
+    affected: dict[str, list[str]] = {}
+    if todo("gold.training_examples") and lake.exists("gold.training_examples"):
+        t = lake.read_arrow("gold.training_examples", columns=["user_id", "ds"],
+                            filter=pc.field("user_id").isin([users[r] for r in todo("gold.training_examples")]))
+        for r in t.group_by(["user_id", "ds"]).aggregate([]).to_pylist():
+            affected.setdefault(r["user_id"], []).append(r["ds"].isoformat())
+    # 2. the lake, bronze first
     for table, actions in POLICY.items():
-        if table in steps:
+        rids = todo(table)
+        if not rids:
             continue
-        info = {"rows_deleted": 0, "rows_redacted": 0, "files_rewritten": 0, "bytes_rewritten": 0,
-                "version": lake.version(table)}
+        ids = [users[r] for r in rids]
+        per = {r: {"rows_deleted": 0, "rows_redacted": 0} for r in rids}
+        batch = {"files_rewritten": 0, "bytes_rewritten": 0, "version": lake.version(table), "batch_size": len(rids)}
         for action in actions:
-            r = _apply(lake, table, action, user, rid)
-            key_ = "rows_redacted" if action == "redact_creator" else "rows_deleted"
-            info[key_] += r.rows
-            info["files_rewritten"] += r.files_removed
-            info["bytes_rewritten"] += r.bytes_added
-            info["version"] = r.version if r.committed else info["version"]
+            column = "user_id" if action == "delete_user" else ("raw_line" if action == "delete_raw" else "creator_id")
+            counts = (_per_needle(lake, table, column, ids) if action == "delete_raw"
+                      else _per_value(lake, table, column, ids))
+            which = "rows_redacted" if action == "redact_creator" else "rows_deleted"
+            for r in rids:
+                per[r][which] += counts[users[r]]
+            if not any(counts.values()):
+                continue
+            res = _apply(lake, table, action, ids, ",".join(rids))
+            batch["files_rewritten"] += res.files_removed
+            batch["bytes_rewritten"] += res.bytes_added
+            batch["version"] = res.version
         if table == "gold.training_examples":
-            info["ds_affected"] = affected_ds
-        done(table, info, rows_removed=info["rows_deleted"], rows_redacted=info["rows_redacted"])
-    if "landing" not in steps:
-        lr = rewrite_landing(config.paths.landing, [user])
-        done("landing", lr, landing_files_rewritten=lr["files_rewritten"], landing_lines_removed=lr["lines_removed"])
-    if "bi" not in steps:
-        n = erase_bi(config, [user], key)
-        done("bi", {"rows_deleted": n}, bi_rows_deleted=n)
-    if "manifests" not in steps:
-        ds_list = steps.get("gold.training_examples", {}).get("ds_affected", [])
-        n = supersede_manifests(lake, config, ds_list, request_id=rid)
-        done("manifests", {"superseded": n, "ds": ds_list}, manifests_superseded=n)
-    _drop_request(lake, rid)
-    audit["status"], audit["erased_at"] = "erased", _now()
-    _save_audit(lake, audit)
-    if retention == 0:
-        vacuum_erasure(lake, audit, retention_hours=0, log=log)
-    report = ErasureReport(rid, audit, noop=False)
-    log(report.summary())
-    return report
+            for r in rids:
+                per[r]["ds_affected"] = sorted(affected.get(users[r], []))
+        done(table, {r: {**per[r], **batch} for r in rids}, {"rows_removed": "rows_deleted", "rows_redacted": "rows_redacted"})
+    # 3. upstream copies and downstream stores
+    rids = todo("landing")
+    if rids:
+        per_user = rewrite_landing(config.paths.landing, [users[r] for r in rids])
+        done("landing", {r: per_user[users[r]] for r in rids},
+             {"landing_files_rewritten": "files_rewritten", "landing_lines_removed": "lines_removed"})
+    rids = todo("bi")
+    if rids:
+        per_user = erase_bi(config, [users[r] for r in rids], key)
+        done("bi", {r: {"rows_deleted": per_user[users[r]]} for r in rids}, {"bi_rows_deleted": "rows_deleted"})
+    rids = todo("manifests")
+    if rids:
+        per = {}
+        for r in rids:
+            ds_list = steps[r].get("gold.training_examples", {}).get("ds_affected", [])
+            per[r] = {"superseded": supersede_manifests(lake, config, ds_list, request_id=r), "ds": ds_list}
+        done("manifests", per, {"manifests_superseded": "superseded"})
+    # 4. the requests leave the queue; the rows are gone from every current snapshot
+    if lake.exists(REQUESTS):
+        lake.delete_rows(REQUESTS, RowMatch("request_id", "in", tuple(audits)), metadata={"erasure": "batch"})
+    erased_at = _now()
+    for a in audits.values():
+        a["status"], a["erased_at"] = "erased", erased_at
+    _save_audits(lake, audits.values())
+    if retention == 0 and not defer_vacuum:
+        vacuum_erasures(lake, list(audits.values()), retention_hours=0, log=log)
+    for rid, a in audits.items():
+        reports[rid] = ErasureReport(rid, a, noop=False)
+        log(reports[rid].summary())
+    return [reports[r["request_id"]] for r in requests]
 
 
-def _apply(lake: "Lake", table: str, action: Action, user: str, rid: str):
-    meta = {"erasure": rid}
+def _apply(lake: "Lake", table: str, action: Action, users: Sequence[str], rids: str):
+    meta = {"erasure": rids if len(rids) <= 200 else f"{rids[:200]}…"}
+    ids = tuple(users)
     if action == "delete_user":
-        return lake.delete_rows(table, RowMatch("user_id", "in", (user,)), metadata=meta)
+        return lake.delete_rows(table, RowMatch("user_id", "in", ids), metadata=meta)
     if action == "delete_creator":
-        return lake.delete_rows(table, RowMatch("creator_id", "in", (user,)), metadata=meta)
+        return lake.delete_rows(table, RowMatch("creator_id", "in", ids), metadata=meta)
     if action == "redact_creator":
-        return lake.redact(table, RowMatch("creator_id", "in", (user,)), columns=["creator_id"], metadata=meta)
-    return lake.delete_rows(table, RowMatch("raw_line", "contains_any", (json.dumps(user),)), metadata=meta)
+        return lake.redact(table, RowMatch("creator_id", "in", ids), columns=["creator_id"], metadata=meta)
+    return lake.delete_rows(table, RowMatch("raw_line", "contains_any", tuple(json.dumps(u) for u in ids)),
+                            metadata=meta)
 
 
 def _drop_request(lake: "Lake", rid: str) -> None:
@@ -287,19 +372,15 @@ def _drop_request(lake: "Lake", rid: str) -> None:
 
 # ----------------------------------------------------------------------------- the other stores
 def _erase_online(config: "Config", user: str, videos: Sequence[str]) -> int:
-    from reelhouse.serving.writers import OnlineStoreError, open_writer
+    import os
+
+    from reelhouse.objectstore import is_object_store_uri
+    from reelhouse.serving.writers import OnlineStoreError, open_writer, under_lake
 
     osc = config.online_store
     if osc.type == "sqlite":
-        from reelhouse.serving.writers import under_lake
-        from reelhouse.objectstore import is_object_store_uri
-
         path = under_lake(osc.path, config.paths.lake)
-        if is_object_store_uri(path):
-            return 0
-        import os
-
-        if not os.path.exists(path):
+        if is_object_store_uri(path) or not os.path.exists(path):
             return 0
     ids = {"user": [user], "creator": [user], "videos": list(videos)}
     try:
@@ -309,21 +390,25 @@ def _erase_online(config: "Config", user: str, videos: Sequence[str]) -> int:
         raise ErasureError(f"online store: {exc}") from exc
 
 
-def erase_bi(config: "Config", user_ids: Sequence[str], key: str) -> int:
+def erase_bi(config: "Config", user_ids: Sequence[str], key: str) -> dict[str, int]:
     """Delete from the BI DuckDB file (when it exists) every row whose text column holds one of
     ``user_ids`` or its pseudonym (``sha256(key || ':' || id)``, ``dbt/macros/pseudonymise.sql``),
     in every schema (the marts and dbt-duckdb's copies of the source tables), then rewrite the
-    file (``COPY FROM DATABASE``) so no freed block keeps a copy. Returns the rows deleted."""
+    file (``COPY FROM DATABASE``) so no freed block keeps a copy. Returns rows deleted per user
+    (a row holding two subjects counts for both)."""
     import os
 
     import duckdb
 
     from reelhouse.bi.dbt_runner import duckdb_path, pseudonym_key
 
+    out = dict.fromkeys(user_ids, 0)
     path = duckdb_path(config)
     if not path.exists():
-        return 0
-    values = list(user_ids) + [hashlib.sha256(f"{pseudonym_key(config)}:{u}".encode()).hexdigest() for u in user_ids]
+        return out
+    pkey = pseudonym_key(config)
+    owner = {u: u for u in user_ids} | {hashlib.sha256(f"{pkey}:{u}".encode()).hexdigest(): u for u in user_ids}
+    values = list(owner)
     deleted = 0
     con = duckdb.connect(str(path))
     try:
@@ -335,13 +420,18 @@ def erase_bi(config: "Config", user_ids: Sequence[str], key: str) -> int:
         by_table: dict[tuple[str, str], list[str]] = {}
         for schema, table, col in cols:
             by_table.setdefault((schema, table), []).append(col)
-        marks = ", ".join("?" * len(values))
+        con.execute("CREATE TEMP TABLE erasure_values (v VARCHAR)")
+        con.executemany("INSERT INTO erasure_values VALUES (?)", [(v,) for v in values])
         for (schema, table), cs in by_table.items():
-            where = " OR ".join(f'"{c}" IN ({marks})' for c in cs)
-            n = con.execute(f'SELECT count(*) FROM "{schema}"."{table}" WHERE {where}', values * len(cs)).fetchone()[0]
-            if n:
-                con.execute(f'DELETE FROM "{schema}"."{table}" WHERE {where}', values * len(cs))
-                deleted += n
+            where = " OR ".join(f'"{c}" IN (SELECT v FROM erasure_values)' for c in cs)
+            hits = con.execute(
+                f'SELECT e.v, count(*) FROM "{schema}"."{table}" t JOIN erasure_values e ON '
+                + " OR ".join(f't."{c}" = e.v' for c in cs) + " GROUP BY e.v").fetchall()
+            if hits:
+                for v, n in hits:
+                    out[owner[v]] += n
+                deleted += con.execute(f'DELETE FROM "{schema}"."{table}" WHERE {where}').fetchone()[0]
+        con.execute("DROP TABLE erasure_values")
         if deleted:
             fresh = str(path) + ".erasure.tmp"
             if os.path.exists(fresh):
@@ -357,7 +447,7 @@ def erase_bi(config: "Config", user_ids: Sequence[str], key: str) -> int:
         wal = str(path) + ".wal"
         if os.path.exists(wal):
             os.remove(wal)
-    return deleted
+    return out
 
 
 def _decompress(data: bytes) -> tuple[bytes, bool]:
@@ -370,44 +460,49 @@ def _decompress(data: bytes) -> tuple[bytes, bool]:
         return b"", False
 
 
-def _rewrite_lines(text: bytes, needles: Sequence[bytes], users: set[str]) -> tuple[bytes, int, int]:
-    """(new content, lines removed, lines edited) of a JSON Lines payload."""
-    out, removed, edited = [], 0, 0
+def _rewrite_lines(text: bytes, needles: Mapping[str, bytes]) -> tuple[bytes, dict[str, dict[str, int]]]:
+    """(new content, per user {"lines_removed", "lines_edited"}) of a JSON Lines payload."""
+    out: list[bytes] = []
+    counts = {u: {"lines_removed": 0, "lines_edited": 0} for u in needles}
     for line in text.splitlines(keepends=True):
-        if not any(n in line for n in needles):
+        present = [u for u, n in needles.items() if n in line]
+        if not present:
             out.append(line)
             continue
         try:
             obj = json.loads(line)
         except ValueError:
-            removed += 1  # unparseable and holding the id: it would only ever be quarantined
+            obj = None
+        if not isinstance(obj, dict):  # unparseable and holding an id: it would only ever be quarantined
+            for u in present:
+                counts[u]["lines_removed"] += 1
             continue
-        if not isinstance(obj, dict) or obj.get("user_id") in users:
-            removed += 1
+        if obj.get("user_id") in needles:
+            counts[obj["user_id"]]["lines_removed"] += 1
             continue
-        for k in [k for k, v in obj.items() if isinstance(v, str) and v in users]:
+        for k in [k for k, v in obj.items() if isinstance(v, str) and v in needles]:
+            counts[obj[k]]["lines_edited"] += 1
             del obj[k]  # e.g. creator_id of another user's event on the subject's video
-        edited += 1
         out.append(json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
                    + (b"\n" if line.endswith(b"\n") else b""))
-    return b"".join(out), removed, edited
+    return b"".join(out), counts
 
 
-def rewrite_landing(landing_root: str, user_ids: Sequence[str]) -> dict[str, int]:
+def rewrite_landing(landing_root: str, user_ids: Sequence[str]) -> dict[str, dict[str, int]]:
     """Rewrite every landing file holding one of ``user_ids`` (as a JSON string) without the
     users' own lines, and without their id in other users' lines (the field is removed). gzip
     files stay gzip; a corrupt one is rewritten from its readable part. A local file is replaced
     atomically (write beside, rename); an object-store key is overwritten with one PUT. Returns
-    ``{"files_scanned", "files_rewritten", "lines_removed", "lines_edited"}``."""
+    per user ``{"files_scanned", "files_rewritten", "lines_removed", "lines_edited"}``
+    (``files_rewritten``: files that held the user)."""
+    import os
+
     from reelhouse.objectstore import is_object_store_uri, join, list_files, read_bytes, write_bytes
     from reelhouse.sources.contract import LANDING_EVENTS_DIR
 
-    import os
-
-    needles = [json.dumps(u).encode("utf-8") for u in user_ids]
-    users = set(user_ids)
+    needles = {u: json.dumps(u).encode("utf-8") for u in user_ids}
     base = join(str(landing_root), LANDING_EVENTS_DIR)
-    stats = {"files_scanned": 0, "files_rewritten": 0, "lines_removed": 0, "lines_edited": 0}
+    stats = {u: {"files_scanned": 0, "files_rewritten": 0, "lines_removed": 0, "lines_edited": 0} for u in user_ids}
     for rel, _size in list_files(base):
         name = rel.rsplit("/", 1)[-1]
         if not (name.endswith(".jsonl") or name.endswith(".jsonl.gz")):
@@ -415,11 +510,12 @@ def rewrite_landing(landing_root: str, user_ids: Sequence[str]) -> dict[str, int
         uri = join(base, rel)
         raw = read_bytes(uri)
         gz = name.endswith(".gz")
-        text, _whole = _decompress(raw) if gz else (raw, True)
-        stats["files_scanned"] += 1
-        if not any(n in text for n in needles):
+        text = _decompress(raw)[0] if gz else raw
+        for u in user_ids:
+            stats[u]["files_scanned"] += 1
+        if not any(n in text for n in needles.values()):
             continue
-        new, removed, edited = _rewrite_lines(text, needles, users)
+        new, counts = _rewrite_lines(text, needles)
         payload = gzip.compress(new, mtime=0) if gz else new
         if is_object_store_uri(uri):
             write_bytes(uri, payload)
@@ -428,9 +524,11 @@ def rewrite_landing(landing_root: str, user_ids: Sequence[str]) -> dict[str, int
             with open(tmp, "wb") as fh:
                 fh.write(payload)
             os.replace(tmp, uri)
-        stats["files_rewritten"] += 1
-        stats["lines_removed"] += removed
-        stats["lines_edited"] += edited
+        for u, c in counts.items():
+            if c["lines_removed"] or c["lines_edited"]:
+                stats[u]["files_rewritten"] += 1
+                stats[u]["lines_removed"] += c["lines_removed"]
+                stats[u]["lines_edited"] += c["lines_edited"]
     return stats
 
 
@@ -481,57 +579,63 @@ def erasures_applied(lake: "Lake") -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- vacuum
-def vacuum_erasure(lake: "Lake", audit: dict[str, Any], *, retention_hours: int,
-                   log: Callable[[str], None] = print) -> int:
-    """VACUUM every table the erasure rewrote (``tables_json`` entries with rows), plus the
-    requests table, with ``retention_hours``; mark the audit row ``complete``. Returns the files
-    deleted."""
-    steps = json.loads(audit["tables_json"])
-    tables = [t for t, v in steps.items() if t in POLICY and (v.get("rows_deleted") or v.get("rows_redacted"))]
-    if "gold.training_examples" in tables or steps.get("manifests", {}).get("superseded"):
-        tables.append("ml.dataset_manifests")
-    tables += [REQUESTS]
+def vacuum_erasures(lake: "Lake", audits: Sequence[dict[str, Any]], *, retention_hours: int,
+                    log: Callable[[str], None] = print) -> int:
+    """VACUUM every table these erasures rewrote (``tables_json`` entries with rows), the
+    manifests table when manifests were superseded, and the requests table, with
+    ``retention_hours``; mark the audit rows ``complete``. Returns the files deleted."""
+    tables: list[str] = []
+    for a in audits:
+        steps = json.loads(a["tables_json"])
+        tables += [t for t, v in steps.items() if t in POLICY and (v.get("rows_deleted") or v.get("rows_redacted"))]
+        if (steps.get("manifests") or {}).get("superseded"):
+            tables.append("ml.dataset_manifests")
     files = 0
-    for t in dict.fromkeys(tables):
+    for t in dict.fromkeys(tables + [REQUESTS]):
         if lake.exists(t):
             files += len(lake.vacuum(t, retention_hours=retention_hours, dry_run=False))
-    audit["status"], audit["completed_at"], audit["files_vacuumed"] = "complete", _now(), files
-    _save_audit(lake, audit)
+    completed = _now()
+    for a in audits:
+        a["status"], a["completed_at"], a["files_vacuumed"] = "complete", completed, files
+    _save_audits(lake, audits)
     return files
 
 
 def vacuum_due(lake: "Lake", config: "Config", *, now: datetime | None = None,
                log: Callable[[str], None] = print) -> list[str]:
     """Complete the erasures whose retention has passed (``erased_at + retention_hours <= now``):
-    :func:`vacuum_erasure` with their retention. Returns their request ids."""
+    :func:`vacuum_erasures` with the smallest retention among them. Returns their request ids."""
     if not lake.exists(AUDIT):
         return []
     now = now or _now()
     due = [r for r in lake.read_arrow(AUDIT, filter=pc.field("status") == "erased").to_pylist()
            if r["erased_at"] + timedelta(hours=int(r["retention_hours"])) <= now]
-    for r in due:
-        n = vacuum_erasure(lake, r, retention_hours=int(r["retention_hours"]), log=log)
-        log(f"erasure {r['request_id']}: complete — {n} files of old versions vacuumed")
+    if due:
+        hours = min(int(r["retention_hours"]) for r in due)
+        n = vacuum_erasures(lake, due, retention_hours=hours, log=log)
+        log(f"privacy: {len(due)} erasures complete — {n} files of old versions vacuumed (retention {hours} h)")
     return [r["request_id"] for r in due]
 
 
 def process_requests(lake: "Lake", config: "Config", *, retention_hours: int | None = None,
-                     now: datetime | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """What the privacy DAG runs daily: erase every pending request (oldest first), then vacuum
-    the erasures whose retention has passed. Returns ``{"erased", "noop", "completed", "overdue",
-    "seconds"}`` (``overdue``: requests older than ``privacy.deadline_days``, listed by id)."""
+                     defer_vacuum: bool = False, now: datetime | None = None,
+                     log: Callable[[str], None] = print) -> dict[str, Any]:
+    """What the privacy DAG runs daily: erase every pending request in one batch
+    (:func:`erase_batch`), then vacuum the erasures whose retention has passed. Returns
+    ``{"erased", "noop", "completed", "overdue", "seconds"}`` (``overdue``: requests older than
+    ``privacy.deadline_days``, listed by id)."""
     t0 = time.perf_counter()
-    now = now or _now()
-    erased, noop, overdue = [], [], []
-    for req in pending_requests(lake):
-        if req["requested_at"] + timedelta(days=config.privacy.deadline_days) < now:
-            overdue.append(req["request_id"])
-        r = erase(lake, config, req, retention_hours=retention_hours, log=log)
-        (noop if r.noop else erased).append(r.request_id)
+    pending = pending_requests(lake)
+    overdue = [r["request_id"] for r in pending
+               if r["requested_at"] + timedelta(days=config.privacy.deadline_days) < (now or _now())]
+    reports = erase_batch(lake, config, pending, retention_hours=retention_hours, defer_vacuum=defer_vacuum,
+                          log=log) if pending else []
+    erased = [r.request_id for r in reports if not r.noop]
+    noop = [r.request_id for r in reports if r.noop]
     completed = vacuum_due(lake, config, now=now, log=log)
     out = {"erased": erased, "noop": noop, "completed": completed, "overdue": overdue,
            "seconds": round(time.perf_counter() - t0, 1)}
-    log(f"privacy: {len(erased)} erased, {len(noop)} already done, {len(completed)} completed by vacuum"
+    log(f"privacy: {len(erased)} requests erased, {len(noop)} already done, {len(completed)} completed by vacuum"
         + (f", {len(overdue)} past the {config.privacy.deadline_days}-day deadline" if overdue else "")
         + f" in {out['seconds']} s")
     return out
