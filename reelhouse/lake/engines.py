@@ -178,7 +178,13 @@ class RowMatch:
 
         field_ = pc.field(self.column)
         if self.op == "in":
-            return field_.isin(list(self.values))
+            # equalities, not isin: pyarrow has no isin-vs-statistics kernel for the string_view
+            # columns delta-rs' DELETE/UPDATE/OPTIMIZE write (string == string_view works)
+            expr = None
+            for v in self.values:
+                e = field_ == pa.scalar(v)
+                expr = e if expr is None else (expr | e)
+            return expr
         if self.op == "before":
             return field_ < pa.scalar(self.values[0])
         expr = None

@@ -533,7 +533,12 @@ class Lake:
         if not self.exists(name):
             return 0
         ds = self.arrow_dataset(name, version=version)
-        return ds.count_rows(filter=match.arrow()) if match is not None else ds.count_rows()
+        if match is None:
+            return ds.count_rows()
+        try:
+            return ds.count_rows(filter=match.arrow())
+        except pa.ArrowNotImplementedError:  # a string_view file (see read_arrow): filter in memory
+            return ds.to_table(columns=[match.column]).filter(match.arrow()).num_rows
 
     def _rewrite(self, name: str, run: "Any") -> "TableRewrite":
         import time

@@ -154,7 +154,7 @@ def pending_requests(lake: "Lake") -> list[dict[str, Any]]:
 def _audit_rows(lake: "Lake", request_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     if not lake.exists(AUDIT) or not request_ids:
         return {}
-    t = lake.read_arrow(AUDIT, filter=pc.field("request_id").isin(list(request_ids)))
+    t = lake.read_arrow(AUDIT, filter=RowMatch("request_id", "in", tuple(request_ids)).arrow())
     return {r["request_id"]: r for r in t.to_pylist()}
 
 
@@ -202,7 +202,7 @@ def _per_value(lake: "Lake", table: str, column: str, values: Sequence[str]) -> 
     out = dict.fromkeys(values, 0)
     if not lake.exists(table):
         return out
-    t = lake.read_arrow(table, columns=[column], filter=pc.field(column).isin(list(values)))
+    t = lake.read_arrow(table, columns=[column], filter=RowMatch(column, "in", tuple(values)).arrow())
     for v in pc.value_counts(t.column(column)).to_pylist() if t.num_rows else []:
         out[v["values"]] = v["counts"]
     return out
@@ -268,15 +268,19 @@ def erase_batch(lake: "Lake", config: "Config", requests: Sequence[Mapping[str, 
     def todo(step: str) -> list[str]:
         return [rid for rid in audits if step not in steps[rid]]
 
+    clock = [time.perf_counter()]
+
     def done(step: str, per_request: Mapping[str, Mapping[str, Any]], counter: Mapping[str, str]) -> None:
+        seconds = round(time.perf_counter() - clock[0], 3)  # the step's wall time, for the whole batch
         for rid, info in per_request.items():
-            steps[rid][step] = dict(info)
+            steps[rid][step] = {**info, "seconds": seconds}
             for audit_key, info_key in counter.items():
                 audits[rid][audit_key] = int(audits[rid][audit_key] or 0) + int(info.get(info_key, 0))
             audits[rid]["tables_json"] = json.dumps(steps[rid], sort_keys=True)
         _save_audits(lake, [audits[rid] for rid in per_request])
         if stop_after == step:
             raise KeyboardInterrupt(f"stopped after {step} (test)")
+        clock[0] = time.perf_counter()
 
     # 1. the online store (first: the subjects' videos are looked up in silver.videos)
     rids = todo("online")
@@ -292,7 +296,7 @@ def erase_batch(lake: "Lake", config: "Config", requests: Sequence[Mapping[str, 
     affected: dict[str, list[str]] = {}
     if todo("gold.training_examples") and lake.exists("gold.training_examples"):
         t = lake.read_arrow("gold.training_examples", columns=["user_id", "ds"],
-                            filter=pc.field("user_id").isin([users[r] for r in todo("gold.training_examples")]))
+                            filter=RowMatch("user_id", "in", tuple(users[r] for r in todo("gold.training_examples"))).arrow())
         for r in t.group_by(["user_id", "ds"]).aggregate([]).to_pylist():
             affected.setdefault(r["user_id"], []).append(r["ds"].isoformat())
     # 2. the lake, bronze first
@@ -570,7 +574,7 @@ def erasures_applied(lake: "Lake") -> dict[str, Any]:
     if not lake.exists(AUDIT):
         return {"count": 0, "latest_request_id": None, "latest_erased_at": None}
     t = lake.read_arrow(AUDIT, columns=["request_id", "status", "erased_at"],
-                        filter=pc.field("status").isin(["erased", "complete"]))
+                        filter=RowMatch("status", "in", ("erased", "complete")).arrow())
     if t.num_rows == 0:
         return {"count": 0, "latest_request_id": None, "latest_erased_at": None}
     latest = max(t.to_pylist(), key=lambda r: r["erased_at"])
