@@ -167,7 +167,7 @@ def main(argv=None) -> int:
     report = maintain(lake, cfg, START + timedelta(days=args.days), steps=["optimize"], log=lambda m: None)
     compact_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    vac = maintain(lake, cfg, START + timedelta(days=args.days), steps=["vacuum"], log=lambda m: None)
+    maintain(lake, cfg, START + timedelta(days=args.days), steps=["vacuum"], log=lambda m: None)
     vacuum_s = time.perf_counter() - t0
     files_after = {t: len(lake.files(t)) for t in files_before}
     touched_after = files_touched(lake, "silver.events", "user_id", heavy)
@@ -179,9 +179,9 @@ def main(argv=None) -> int:
                           f"{files_before[t] / max(1, files_after[t]):.1f}x"])
     comp_rows.append(["silver.events files a user_id read touches (log min/max)", str(touched_before),
                       str(touched_after), f"{touched_before / max(1, touched_after):.1f}x"])
-    comp_rows.append([f"filtered read, Lake.read_arrow (s, median of 3)", f"{reads_before['arrow_s']:.2f}",
+    comp_rows.append(["filtered read, Lake.read_arrow (s, median of 3)", f"{reads_before['arrow_s']:.2f}",
                       f"{reads_after['arrow_s']:.2f}", f"{reads_before['arrow_s'] / reads_after['arrow_s']:.2f}x"])
-    comp_rows.append([f"filtered read, Spark count (s, median of 3)", f"{reads_before['spark_s']:.2f}",
+    comp_rows.append(["filtered read, Spark count (s, median of 3)", f"{reads_before['spark_s']:.2f}",
                       f"{reads_after['spark_s']:.2f}", f"{reads_before['spark_s'] / reads_after['spark_s']:.2f}x"])
     print(f"\ncompaction + Z-order of every table: {compact_s:.1f} s ({len(report.rows)} partitions rewritten); "
           f"checkpoint + vacuum: {vacuum_s:.1f} s")

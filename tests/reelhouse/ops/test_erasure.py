@@ -8,7 +8,6 @@ rerun does not bring them back from the landing files."""
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import os

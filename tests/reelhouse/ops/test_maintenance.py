@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -20,6 +18,7 @@ import sys
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from lake_hash import table_hash
 
 from reelhouse.lake.catalog import TABLES
 
@@ -28,21 +27,13 @@ pytestmark = pytest.mark.integration
 START = dt.date(2024, 6, 1)
 NIGHTS = [START + dt.timedelta(days=k) for k in range(14)]
 RUN_DAY = NIGHTS[-1] + dt.timedelta(days=1)
-RUN_IDENTITY = {"_ingested_at", "validated_at", "created_at", "build_id", "manifest_json", "run_id", "published_at",
-                "seconds", "decided_at", "decision_id"}
+RUN_IDENTITY = {"run_id", "published_at", "seconds", "decided_at", "decision_id"}  # beyond lake_hash's
 
 
 def content_hash(table: pa.Table, float_digits: int | None = None) -> str:
-    """Hash of the row multiset (run-identity columns left out; floats rounded to ``float_digits``
-    when given: a sum over rows in another order moves by ulps, IEEE addition is not associative)."""
-    cols = [c for c in table.column_names if c not in RUN_IDENTITY]
-    table = table.select(cols)
-    if float_digits is not None:
-        table = pa.table([pc.round(table.column(c), float_digits) if pa.types.is_floating(table.schema.field(c).type)
-                          else table.column(c) for c in cols], names=cols)
-    rows = sorted(hashlib.sha256(json.dumps(r, sort_keys=True, default=str).encode()).hexdigest()
-                  for r in table.to_pylist())
-    return hashlib.sha256("\n".join(rows).encode()).hexdigest()
+    """:func:`lake_hash.table_hash` without the run-identity columns of any table (floats rounded to
+    ``float_digits`` when given: a sum over rows in another order moves by ulps)."""
+    return table_hash(table, ignore=RUN_IDENTITY, float_digits=float_digits)
 
 
 def files_touched(lake, table: str, column: str, value: str) -> int:
@@ -53,7 +44,7 @@ def files_touched(lake, table: str, column: str, value: str) -> int:
 
 
 def _config(root, **retention):
-    from reelhouse.config import RetentionConfig, load_config
+    from reelhouse.config import load_config
 
     environ = {**{k: v for k, v in os.environ.items() if not k.startswith("REELHOUSE__")},
                "REELHOUSE__PATHS__LANDING": str(root / "landing"), "REELHOUSE__PATHS__LAKE": str(root / "lake")}
@@ -172,9 +163,10 @@ def test_maintenance_waits_for_the_run_lock_of_a_nightly(compacted):
 
     lake = compacted["lake"]
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from reelhouse.lake.locks import lake_lock\n"
-         "with lake_lock(sys.argv[1], 'nightly ingest 2024-06-15', log=lambda m: None):\n"
-         "    print('held', flush=True); time.sleep(60)", lake.root], stdout=subprocess.PIPE, text=True)
+        [sys.executable, "-c", ("import sys, time; from reelhouse.lake.locks import lake_lock\n"
+                                "with lake_lock(sys.argv[1], 'nightly ingest 2024-06-15', log=lambda m: None):\n"
+                                "    print('held', flush=True); time.sleep(60)"), lake.root],
+        stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
         cfg = dataclasses.replace(compacted["cfg"], lake_lock_timeout_seconds=1.0)

@@ -1,4 +1,4 @@
-"""Content hashes of lake tables, for tests that compare two lakes built from the same landing
+"""Content hashes of lake tables, for tests that compare two lakes (or one lake before and after an operation) built from the same landing
 files (engines, storage, Spark masters): equal row multisets give equal hashes, whatever the
 file layout, the engine or the run that wrote them."""
 
