@@ -98,6 +98,7 @@ def main(argv=None) -> int:
     ap.add_argument("--users", type=positive_int, default=100)
     ap.add_argument("--lake-dir", type=Path, default=None, help="where the built lake is kept (default /var/tmp/reelhouse-bench/privacy-<days>x<events>)")
     ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument("--build-only", action="store_true", help="build (or check) the cached lake and stop")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = ap.parse_args(argv)
     base = args.lake_dir or Path(f"/var/tmp/reelhouse-bench/privacy-{args.days}x{args.events_per_day}")
@@ -119,6 +120,10 @@ def main(argv=None) -> int:
         base.mkdir(parents=True)
         print(f"building {args.days} nights x {args.events_per_day:,} events in {base}", flush=True)
         build_s = build(base, args.days, args.events_per_day, spark)
+        print(f"built in {build_s:.0f} s", flush=True)
+    if args.build_only:
+        spark.stop()
+        return 0
 
     # ---------------------------------------------------------------- erasure
     root = fresh_copy(base, work / "erasure")
