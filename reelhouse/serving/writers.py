@@ -105,12 +105,12 @@ class OnlineWriter(abc.ABC):
         for queued writes first."""
 
     @abc.abstractmethod
-    @abc.abstractmethod
     def delete_entities(self, view: str, join_key: str, ids: Sequence[str]) -> int:
         """Remove every value of ``view`` served for the entities ``ids`` (erasure): no read
         returns them afterwards and no trace of their keys stays in the store's own bookkeeping.
         Returns the entities that were present."""
 
+    @abc.abstractmethod
     def flush(self) -> None:
         """Wait until every queued write is acknowledged by the store."""
 

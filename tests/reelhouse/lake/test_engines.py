@@ -61,7 +61,7 @@ def test_engines_share_one_interface_and_nothing_branches_on_the_engine_name():
     for engine in (DeltaRsBridgeEngine, DeltaSparkEngine):
         assert issubclass(engine, StorageEngine)
         assert not engine.__abstractmethods__
-    assert StorageEngine.__abstractmethods__ == {"read", "write", "commit_staged", "merge"}
+    assert StorageEngine.__abstractmethods__ == {"read", "write", "commit_staged", "merge", "delete", "redact", "optimize"}
     # the storage engine is an object now: no code compares a lake's engine (or an engine name)
     # any more (reelhouse.notebook's engine= is the reader's output format, not a storage engine)
     branching = re.compile(r"""(\.engine|lake_engine)\s*[!=]=|[!=]=\s*["']delta-(rs|spark)["']""")

@@ -24,7 +24,7 @@ DAY2_FT = DAY1_FT + dt.timedelta(days=1)
 
 def test_both_writers_implement_the_one_interface():
     methods = sorted(OnlineWriter.__abstractmethods__ - {"key_project"})
-    assert methods == ["close", "expire", "flush", "write"]
+    assert methods == ["close", "delete_entities", "expire", "flush", "write"]
     for cls in (SqliteWriter, RedisWriter):
         assert issubclass(cls, OnlineWriter) and not cls.__abstractmethods__
         assert isinstance(cls.key_project, property)
