@@ -60,3 +60,35 @@ def test_unwritable_lake_is_exit_2_before_any_work(capsys, monkeypatch, tmp_path
     assert main(["run", "--date", "2024-06-01"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "paths.lake" in err and str(a_file) in err and "not a folder" in err
+
+
+def test_forget_and_maintain(capsys, data_dirs):
+    """`reelhouse forget` erases and audits a user (a second call is a no-op), `maintain` runs its
+    three steps and prints one line each; `forget` without a user or --pending is exit 2."""
+    import datetime as dt
+
+    import pyarrow as pa
+
+    from reelhouse.lake import Lake
+    from reelhouse.lake.catalog import get_table
+
+    _landing, lake_dir = data_dirs
+    lake = Lake(str(lake_dir))
+    spec = get_table("gold.user_features")
+    rows = [{c.name: ({pa.string(): "x", pa.int64(): 1, pa.int32(): 1, pa.float64(): 0.5}.get(c.type)
+                      if not c.nullable else None) for c in spec.columns} | {
+        "user_id": u, "ds": dt.date(2024, 6, 1), "feature_time": dt.datetime(2024, 6, 2, tzinfo=dt.timezone.utc)}
+        for u in ("u1", "u2")]
+    lake.write_arrow(pa.Table.from_pylist(rows, schema=spec.arrow_schema()), "gold.user_features", mode="append")
+    assert main(["forget"]) == 2 and "--user" in capsys.readouterr().err
+    assert main(["forget", "--user", "u2", "--vacuum-now"]) == 0
+    out = capsys.readouterr().out
+    assert "complete — 1 rows deleted" in out and "privacy: 1 requests erased" in out and "u2" not in out.split("\n", 1)[1]
+    assert lake.read_arrow("gold.user_features").column("user_id").to_pylist() == ["u1"]
+    versions = lake.version("gold.user_features")
+    assert main(["forget", "--user", "u2"]) == 0 and "0 requests erased" in capsys.readouterr().out
+    assert lake.version("gold.user_features") == versions
+    assert main(["maintain", "--date", "2024-07-01"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"{step} 2024-07-01" in out for step in ("retention", "compaction", "vacuum", "maintenance"))
+    assert {r["operation"] for r in lake.read_arrow("ops.table_maintenance").to_pylist()} == {"checkpoint"}
