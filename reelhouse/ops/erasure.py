@@ -134,7 +134,6 @@ def request_erasure(lake: "Lake", config: "Config", user_ids: Sequence[str], *, 
         if lake.exists(REQUESTS) else set()
     done = _audit_rows(lake, list(ids.values()))
     new = {u: r for u, r in ids.items() if r not in pending and (r not in done or done[r]["status"] == "running")}
-    new = {u: r for u, r in new.items() if r not in pending}
     if new:
         spec = get_table(REQUESTS)
         lake.write_arrow(pa.table({
@@ -454,14 +453,20 @@ def erase_bi(config: "Config", user_ids: Sequence[str], key: str) -> dict[str, i
     return out
 
 
-def _decompress(data: bytes) -> tuple[bytes, bool]:
-    """The readable bytes of a (possibly truncated or corrupt) gzip member, and whether it was whole."""
+def _decompress(data: bytes, chunk: int = 1 << 16) -> bytes:
+    """The readable bytes of a (possibly truncated or corrupt) gzip member: decompressed chunk by
+    chunk, so a corrupt block keeps everything before it (one call would return nothing)."""
     d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    out = []
     try:
-        out = d.decompress(data)
-        return out + d.flush(), d.eof
+        for i in range(0, len(data), chunk):
+            out.append(d.decompress(data[i:i + chunk]))
+            if d.eof:
+                break
+        out.append(d.flush())
     except zlib.error:
-        return b"", False
+        pass
+    return b"".join(out)
 
 
 def _needle_pattern(needles: Mapping[str, bytes]) -> str:
@@ -532,7 +537,7 @@ def rewrite_landing(landing_root: str, user_ids: Sequence[str]) -> dict[str, dic
         uri = join(base, rel)
         raw = read_bytes(uri)
         gz = name.endswith(".gz")
-        text = _decompress(raw)[0] if gz else raw
+        text = _decompress(raw) if gz else raw
         if not _has_any(text, needles):
             return None
         new, counts = _rewrite_lines(text, needles)

@@ -120,3 +120,24 @@ def test_a_due_erasure_is_vacuumed_and_completed(tmp_path):
         lake.read_arrow("gold.user_features", version=1)  # the version holding u2 is gone
     again = process_requests(lake, cfg, log=lambda m: None)
     assert again == {**again, "erased": [], "noop": [], "completed": []}
+
+
+def test_a_corrupt_landing_file_is_rewritten_from_its_readable_part(tmp_path):
+    """A gzip file corrupt in its middle still gives up the lines before the damage: the
+    subject's lines among them are removed, the other readable lines kept."""
+    import os
+
+    from reelhouse.ops.erasure import rewrite_landing
+
+    day = tmp_path / "events" / "date=2024-06-01" / "hour=00"
+    day.mkdir(parents=True)
+    lines = b"".join(b'{"event_id":"%d","user_id":"%s","pad":"%s"}\n' % (i, b"u1" if i % 50 == 0 else b"u2",
+                                                                        os.urandom(16).hex().encode())
+                     for i in range(20_000))
+    data = bytearray(gzip.compress(lines))
+    data[len(data) // 2] ^= 0xFF  # damage in the middle
+    (day / "part-0.jsonl.gz").write_bytes(bytes(data))
+    out = rewrite_landing(str(tmp_path), ["u1"])
+    assert out["u1"]["files_rewritten"] == 1 and out["u1"]["lines_removed"] > 100
+    kept = gzip.decompress((day / "part-0.jsonl.gz").read_bytes())
+    assert b'"u1"' not in kept and kept.count(b'"u2"') > 5_000
