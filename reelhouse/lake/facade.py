@@ -549,7 +549,7 @@ class Lake:
         after = self.files(name)
         removed, added = set(before) - set(after), set(after) - set(before)
         return TableRewrite(name, m.version, m.rows, len(removed), len(added), sum(before[f] for f in removed),
-                            sum(after[f] for f in added), m.committed and (removed or added) != set(),
+                            sum(after[f] for f in added), m.committed and bool(removed or added),
                             time.perf_counter() - t0, len(before), len(after))
 
     def delete_rows(self, name: str, match: RowMatch, *, metadata: Mapping[str, Any] | None = None) -> "TableRewrite":
