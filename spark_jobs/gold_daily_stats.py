@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
-from reelhouse.gold.daily_stats import hashtag_daily_stats, video_daily_stats
+from reelhouse.gold.daily_stats import hashtag_daily_stats, video_daily_stats, viewer_partials
 from reelhouse.jobs import StepReport, app_transaction, default_run_version
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -54,6 +54,8 @@ def run(spark: "SparkSession", lake: "Lake", config: "Config", landing_date: dat
         report.message = f"silver.events has no rows from landing date {landing_date}: nothing to do"
         report.seconds = round(time.time() - t0, 3)
         return report
+    from pyspark import StorageLevel
+
     version = default_run_version(run_version)
     tr = config.trends
     events = lake.read("silver.events", where={"event_date": dates}).select(
@@ -61,19 +63,20 @@ def run(spark: "SparkSession", lake: "Lake", config: "Config", landing_date: dat
     )
     videos = lake.read("silver.videos")
     hashtags = lake.read("silver.video_hashtags")
+    # one scan and shuffle of the events for both tables, kept between the two writes
+    partials = viewer_partials(events, completion_threshold=tr.completion_threshold).persist(StorageLevel.MEMORY_AND_DISK)
     outputs = {
-        "gold.video_daily_stats": video_daily_stats(
-            events, videos, completion_threshold=tr.completion_threshold, spam_event_cap=tr.spam_event_cap
-        ),
-        "gold.hashtag_daily_stats": hashtag_daily_stats(
-            events, videos, hashtags, dates, completion_threshold=tr.completion_threshold, spam_event_cap=tr.spam_event_cap
-        ),
+        "gold.video_daily_stats": video_daily_stats(partials, videos, spam_event_cap=tr.spam_event_cap),
+        "gold.hashtag_daily_stats": hashtag_daily_stats(partials, videos, hashtags, dates, spam_event_cap=tr.spam_event_cap),
     }
-    for table, df in outputs.items():
-        res = lake.write(df, table, mode="overwrite_partitions", partitions={"ds": dates},
-                         metadata={"landing_date": landing_date.isoformat(), "step": STEP},
-                         **app_transaction(STEP, landing_date, version, table))
-        report.rows[table] = res.rows_added
+    try:
+        for table, df in outputs.items():
+            res = lake.write(df, table, mode="overwrite_partitions", partitions={"ds": dates},
+                             metadata={"landing_date": landing_date.isoformat(), "step": STEP},
+                             **app_transaction(STEP, landing_date, version, table))
+            report.rows[table] = res.rows_added
+    finally:
+        partials.unpersist()
     report.dates = [d.isoformat() for d in dates]
     report.message = "ok"
     report.seconds = round(time.time() - t0, 3)

@@ -52,7 +52,10 @@ def run(spark: "SparkSession", lake: "Lake", config: "Config", ds: date, *, run_
     report = TrainingExamplesReport(ds=ds.isoformat())
     version = default_run_version(run_version)
     versions = {t: lake.version(t) for t in INPUTS}
-    df = build(spark, lake, config, ds, versions=versions)
+    # sorted by example_id (range-partitioned: each file one contiguous range), so the manifest's
+    # content hash streams the files in order (reelhouse.ml.datasets.partition_hash) and the
+    # retrain reads them in example_id order without sorting in memory
+    df = build(spark, lake, config, ds, versions=versions).orderBy("ds", "example_id")
     res = lake.write(df, DATASET, mode="overwrite_partitions", partitions={"ds": [ds]},
                      metadata={"ds": ds.isoformat(), "step": STEP}, **app_transaction(STEP, ds, version))
     manifest = record_manifest(lake, config, ds, inputs=versions, dataset_version=res.version)

@@ -39,14 +39,23 @@ def with_region_rows(events: "DataFrame") -> "DataFrame":
     )
 
 
-def engagement_stats(events: "DataFrame", keys: list[str], *, completion_threshold: float, spam_event_cap: int) -> "DataFrame":
-    """Aggregate events (``user_id``, ``event_type``, ``play_time_ms``, ``video_duration_ms`` +
-    ``keys``) into the engagement columns of the gold daily stats tables, one row per ``keys``.
+PARTIALS = ("impressions", "plays", "watch_ms", "known_plays", "ratio_sum", "completes", "likes", "shares",
+            "comments", "follows", "engaged_events")
 
-    Two levels: per (keys, user) first, then per keys, so distinct and spam-weighted user counts
-    come from one shuffle. Watch ratio and completion use plays with a known duration only;
-    completion is ``play_time_ms >= completion_threshold × video_duration_ms`` (loops count).
-    """
+
+def viewer_partials(events: "DataFrame", *, completion_threshold: float) -> "DataFrame":
+    """Per (``ds``, ``region``, ``video_id``, ``user_id``) the additive partial sums the daily
+    stats are made of — ``impressions``, ``plays``, ``watch_ms``, ``known_plays`` (plays with a
+    known duration), ``ratio_sum`` (Σ play_time_ms / video_duration_ms over those), ``completes``
+    (``play_time_ms >= completion_threshold × video_duration_ms``, loops count), ``likes``,
+    ``shares``, ``comments``, ``follows``, ``engaged_events`` — each viewer once under its region
+    (``UNKNOWN`` when absent) and once under ``ALL``.
+
+    Input: silver events (``event_date``, ``region``, ``video_id``, ``user_id``, ``event_type``,
+    ``play_time_ms``, ``video_duration_ms``); events without a video are left out. The raw events
+    are aggregated once, before the ``ALL`` copy and before any hashtag join, so both gold tables
+    share one scan and one shuffle of the events (the partials are sums, so re-grouping them per
+    hashtag or over regions gives the per-event result)."""
     from pyspark.sql import functions as F
 
     et = F.col("event_type")
@@ -54,21 +63,50 @@ def engagement_stats(events: "DataFrame", keys: list[str], *, completion_thresho
     known = is_play & F.col("video_duration_ms").isNotNull()
 
     def cnt(cond: "Column") -> "Column":
+        return F.sum(F.when(cond, 1).otherwise(0)).cast("long")
+
+    region = F.coalesce(F.upper("region"), F.lit(UNKNOWN_REGION))
+    per_region = (
+        events.where(F.col("video_id").isNotNull())
+        .groupBy(F.col("event_date").alias("ds"), region.alias("region"), "video_id", "user_id")
+        .agg(
+            cnt(et == "impression").alias("impressions"),
+            cnt(is_play).alias("plays"),
+            F.sum(F.when(is_play, F.col("play_time_ms")).otherwise(0)).cast("long").alias("watch_ms"),
+            cnt(known).alias("known_plays"),
+            F.sum(F.when(known, F.col("play_time_ms") / F.col("video_duration_ms")).otherwise(0.0)).alias("ratio_sum"),
+            cnt(known & (F.col("play_time_ms") >= F.col("video_duration_ms") * F.lit(completion_threshold))).alias("completes"),
+            cnt(et == "like").alias("likes"),
+            cnt(et == "share").alias("shares"),
+            cnt(et == "comment").alias("comments"),
+            cnt(et == "follow").alias("follows"),
+            cnt(et.isin(*ENGAGEMENT_TYPES)).alias("engaged_events"),
+        )
+    )
+    everywhere = per_region.groupBy("ds", "video_id", "user_id").agg(
+        *[F.sum(c).alias(c) for c in PARTIALS]).withColumn("region", F.lit(ALL_REGIONS))
+    return per_region.unionByName(everywhere)
+
+
+def engagement_stats(partials: "DataFrame", keys: list[str], *, spam_event_cap: int) -> "DataFrame":
+    """The engagement columns of the gold daily stats tables, one row per ``keys``, from viewer
+    partials (:func:`viewer_partials`, possibly re-keyed, e.g. joined to hashtags): the partials
+    are summed per (keys, ``user_id``) first — a viewer's engaged events on the key decide their
+    spam weight ``min(1, spam_event_cap / n)`` — then per keys. Watch ratio and completion use plays
+    with a known duration only."""
+    from pyspark.sql import functions as F
+
+    per_user = partials.groupBy(*keys, "user_id").agg(*[F.sum(c).alias(c) for c in PARTIALS])
+    return _finish(per_user, keys, spam_event_cap=spam_event_cap)
+
+
+def _finish(per_user: "DataFrame", keys: list[str], *, spam_event_cap: int) -> "DataFrame":
+    """The engagement columns from partials that are one row per (keys, ``user_id``)."""
+    from pyspark.sql import functions as F
+
+    def cnt(cond: "Column") -> "Column":
         return F.sum(F.when(cond, 1).otherwise(0))
 
-    per_user = events.groupBy(*keys, "user_id").agg(
-        cnt(et == "impression").alias("impressions"),
-        cnt(is_play).alias("plays"),
-        F.sum(F.when(is_play, F.col("play_time_ms")).otherwise(0)).alias("watch_ms"),
-        cnt(known).alias("known_plays"),
-        F.sum(F.when(known, F.col("play_time_ms") / F.col("video_duration_ms")).otherwise(0.0)).alias("ratio_sum"),
-        cnt(known & (F.col("play_time_ms") >= F.col("video_duration_ms") * F.lit(completion_threshold))).alias("completes"),
-        cnt(et == "like").alias("likes"),
-        cnt(et == "share").alias("shares"),
-        cnt(et == "comment").alias("comments"),
-        cnt(et == "follow").alias("follows"),
-        cnt(et.isin(*ENGAGEMENT_TYPES)).alias("engaged_events"),
-    )
     engaged = F.col("engaged_events") > 0
     out = per_user.groupBy(*keys).agg(
         F.sum("impressions").alias("impressions"),
@@ -98,16 +136,15 @@ def engagement_stats(events: "DataFrame", keys: list[str], *, completion_thresho
     )
 
 
-def video_daily_stats(events: "DataFrame", videos: "DataFrame", *, completion_threshold: float, spam_event_cap: int) -> "DataFrame":
-    """gold.video_daily_stats rows from silver events (any dates; ``event_date``, ``region``,
-    ``video_id``, ``user_id``, ``event_type``, ``play_time_ms``/``video_duration_ms`` in ms) and
-    silver.videos (``video_id``, ``creator_id``, ``published_date``): one row per (``ds``,
-    ``region``, ``video_id``) with the columns of :func:`engagement_stats`, ``creator_id``,
-    ``published_date`` and ``is_new_video`` (published on ``ds``)."""
+def video_daily_stats(partials: "DataFrame", videos: "DataFrame", *, spam_event_cap: int) -> "DataFrame":
+    """gold.video_daily_stats rows from viewer partials (:func:`viewer_partials` of silver events,
+    any dates) and silver.videos (``video_id``, ``creator_id``, ``published_date``): one row per
+    (``ds``, ``region``, ``video_id``) with the columns of :func:`engagement_stats`,
+    ``creator_id``, ``published_date`` and ``is_new_video`` (published on ``ds``)."""
     from pyspark.sql import functions as F
 
-    ev = with_region_rows(events.where(F.col("video_id").isNotNull()))
-    stats = engagement_stats(ev, ["ds", "region", "video_id"], completion_threshold=completion_threshold, spam_event_cap=spam_event_cap)
+    # the partials are one row per (ds, region, video_id, user_id) already: no re-grouping per viewer
+    stats = _finish(partials, ["ds", "region", "video_id"], spam_event_cap=spam_event_cap)
     dim = videos.select("video_id", "creator_id", "published_date")
     return stats.join(F.broadcast(dim), "video_id", "left").withColumn(
         "is_new_video", F.coalesce(F.col("published_date") == F.col("ds"), F.lit(False))
@@ -115,24 +152,29 @@ def video_daily_stats(events: "DataFrame", videos: "DataFrame", *, completion_th
 
 
 def hashtag_daily_stats(
-    events: "DataFrame",
+    partials: "DataFrame",
     videos: "DataFrame",
     video_hashtags: "DataFrame",
     dates: list[date],
     *,
-    completion_threshold: float,
     spam_event_cap: int,
 ) -> "DataFrame":
-    """gold.hashtag_daily_stats: events joined to their videos' hashtags (an event on a video with
-    three tags counts for each tag), plus new videos per tag published on each of ``dates``."""
+    """gold.hashtag_daily_stats from viewer partials (:func:`viewer_partials`) joined to their
+    videos' hashtags (a view of a video with three tags counts for each tag; a viewer's engaged
+    events on a tag are summed over its videos before the spam weight), plus ``distinct_videos``
+    and ``distinct_creators`` with events and ``new_videos`` per tag published on each of
+    ``dates``. One row per (``ds``, ``region``, ``hashtag``)."""
     from pyspark.sql import functions as F
 
     tags = video_hashtags.select("video_id", "hashtag", "creator_id")
-    ev = with_region_rows(events.where(F.col("video_id").isNotNull())).join(F.broadcast(tags), "video_id")
     keys = ["ds", "region", "hashtag"]
-    stats = engagement_stats(ev, keys, completion_threshold=completion_threshold, spam_event_cap=spam_event_cap)
-    spread = ev.groupBy(*keys).agg(
-        F.countDistinct("video_id").alias("distinct_videos"), F.countDistinct("creator_id").alias("distinct_creators")
+    stats = engagement_stats(partials.join(F.broadcast(tags.drop("creator_id")), "video_id"), keys,
+                             spam_event_cap=spam_event_cap)
+    spread = (
+        partials.select("ds", "region", "video_id").distinct()
+        .join(F.broadcast(tags), "video_id")
+        .groupBy(*keys)
+        .agg(F.count("video_id").alias("distinct_videos"), F.countDistinct("creator_id").alias("distinct_creators"))
     )
     new = (
         with_region_rows(

@@ -26,6 +26,10 @@ def videos_df(spark, rows):
     )
 
 
+def partials(events):
+    return g.viewer_partials(events, completion_threshold=0.9)
+
+
 def hashtags_df(spark, rows):
     spec = get_table("silver.video_hashtags")
     return spark.createDataFrame([(v, h, i, c, T, D) for i, (v, h, c) in enumerate(rows)], spark_schema(spec))
@@ -47,7 +51,7 @@ ROWS = [
 def test_video_stats_per_region_and_all(spark):
     ev = events_df(spark, ROWS)
     vids = videos_df(spark, [("v1", "c1", D, ["dance"], "US"), ("v2", "c2", D - dt.timedelta(days=3), [], "BR")])
-    out = {(r["region"], r["video_id"]): r for r in g.video_daily_stats(ev, vids, completion_threshold=0.9, spam_event_cap=10).collect()}
+    out = {(r["region"], r["video_id"]): r for r in g.video_daily_stats(partials(ev), vids, spam_event_cap=10).collect()}
     assert set(out) == {("US", "v1"), ("UNKNOWN", "v1"), ("ALL", "v1"), ("BR", "v2"), ("ALL", "v2")}
     a = out[("ALL", "v1")]
     assert (a["impressions"], a["plays"], a["unique_viewers"], a["likes"], a["shares"]) == (2, 4, 3, 1, 1)
@@ -67,7 +71,7 @@ def test_spam_burst_counts_little(spark):
     burst = [("like", f"s{i}", "v9", "US", None, None) for i in range(5) for _ in range(500)]
     normal = [("like", f"n{i}", "v9", "US", None, None) for i in range(3)]
     ev = events_df(spark, burst + normal)
-    r = [x for x in g.video_daily_stats(ev, videos_df(spark, []), completion_threshold=0.9, spam_event_cap=10).collect()
+    r = [x for x in g.video_daily_stats(partials(ev), videos_df(spark, []), spam_event_cap=10).collect()
          if x["region"] == "ALL"][0]
     assert r["likes"] == 2503 and r["engaged_users"] == 8
     assert r["engaged_users_weighted"] == pytest.approx(3 + 5 * 10 / 500)
@@ -77,10 +81,29 @@ def test_hashtag_stats_spread_and_new_videos(spark):
     ev = events_df(spark, ROWS)
     vids = videos_df(spark, [("v1", "c1", D, ["dance", "fun"], "US"), ("v2", "c2", D, ["dance"], "BR"), ("v3", "c3", D, ["quiet"], "US")])
     tags = hashtags_df(spark, [("v1", "dance", "c1"), ("v1", "fun", "c1"), ("v2", "dance", "c2"), ("v3", "quiet", "c3")])
-    out = {(r["region"], r["hashtag"]): r for r in g.hashtag_daily_stats(ev, vids, tags, [D], completion_threshold=0.9, spam_event_cap=10).collect()}
+    out = {(r["region"], r["hashtag"]): r for r in g.hashtag_daily_stats(partials(ev), vids, tags, [D], spam_event_cap=10).collect()}
     dance = out[("ALL", "dance")]
     assert (dance["distinct_videos"], dance["distinct_creators"], dance["new_videos"]) == (2, 2, 2)
     assert dance["unique_viewers"] == 4 and dance["plays"] == 4
     assert out[("ALL", "fun")]["plays"] == 4  # an event counts for every tag of its video
     quiet = out[("US", "quiet")]  # published today, no events: a row with zero engagement
     assert quiet["new_videos"] == 1 and quiet["impressions"] == 0 and quiet["engaged_users_weighted"] == 0.0
+
+
+def test_a_viewers_spam_weight_on_a_tag_sums_their_events_over_its_videos(spark):
+    # 8 likes on each of two videos tagged "dance": within the cap per video (weight 1 each), but 16
+    # engaged events on the tag (weight 10 / 16); a second region of the same viewer joins them in ALL
+    rows = [("like", "s", v, "US", None, None) for v in ("v1", "v2") for _ in range(8)]
+    rows += [("like", "s", "v1", "BR", None, None), ("play", "n", "v2", "US", 3_000, 10_000)]
+    ev = events_df(spark, rows)
+    vids = videos_df(spark, [("v1", "c1", D, ["dance"], "US"), ("v2", "c2", D, ["dance"], "US")])
+    tags = hashtags_df(spark, [("v1", "dance", "c1"), ("v2", "dance", "c2")])
+    videos = {(r["region"], r["video_id"]): r for r in g.video_daily_stats(partials(ev), vids, spam_event_cap=10).collect()}
+    assert videos[("US", "v1")]["engaged_users_weighted"] == pytest.approx(1.0)
+    assert videos[("ALL", "v1")]["likes"] == 9 and videos[("ALL", "v1")]["engaged_users"] == 1
+    tag = {(r["region"], r["hashtag"]): r for r in g.hashtag_daily_stats(partials(ev), vids, tags, [D], spam_event_cap=10).collect()}
+    us, everywhere = tag[("US", "dance")], tag[("ALL", "dance")]
+    assert (us["likes"], us["engaged_users"], us["distinct_videos"]) == (16, 2, 2)
+    assert us["engaged_users_weighted"] == pytest.approx(10 / 16 + 1)
+    assert everywhere["likes"] == 17 and everywhere["engaged_users_weighted"] == pytest.approx(10 / 17 + 1)
+    assert tag[("BR", "dance")]["distinct_videos"] == 1 and tag[("BR", "dance")]["distinct_creators"] == 1

@@ -13,7 +13,9 @@ import pyarrow.compute as pc
 import pytest
 
 from reelhouse.lake.catalog import get_table
-from reelhouse.ml.datasets import DATASET, ManifestError, content_hash, load_manifest, manifest_dir, rebuild, record_manifest
+from reelhouse.ml import datasets
+from reelhouse.ml.datasets import (DATASET, ManifestError, content_hash, load_manifest, manifest_dir, partition_hash,
+                                    rebuild, record_manifest)
 from reelhouse.ml.training_examples import INPUTS, build
 
 UTC = dt.timezone.utc
@@ -85,6 +87,38 @@ def test_content_hash_ignores_row_order_and_sees_every_value(recorded, lake):
     assert content_hash(table.slice(1)) != h
 
 
+def _many_examples(lake, n: int) -> pa.Table:
+    """n rows shaped like the recorded partition: ids e00000…, labels varying, some nulls."""
+    base = lake.read_arrow(DATASET, where={"ds": D})
+    t = base.take(pa.array([i % base.num_rows for i in range(n)]))
+    t = t.set_column(t.schema.get_field_index("example_id"), "example_id", pa.array([f"e{i:05d}" for i in range(n)]))
+    likes = pa.array([i % 3 == 0 for i in range(n)]).cast(t.schema.field("label_like").type)
+    t = t.set_column(t.schema.get_field_index("label_like"), "label_like", likes)
+    rate = pa.array([None if i % 7 == 0 else i / n for i in range(n)], t.schema.field("video_completion_rate_7d").type)
+    return t.set_column(t.schema.get_field_index("video_completion_rate_7d"), "video_completion_rate_7d", rate)
+
+
+def test_partition_hash_streams_sorted_files_to_the_in_memory_digest(recorded, spark, lake, monkeypatch):
+    from reelhouse.lake.catalog import spark_schema
+
+    many = _many_examples(lake, 2_000)
+    df = spark.createDataFrame(many.to_pandas(), spark_schema(get_table(DATASET)))
+    # as the step writes it: range-partitioned and sorted (orderBy; AQE makes that one file at this
+    # size, so the ranges are forced here), several files
+    ranged = df.repartitionByRange(4, "ds", "example_id").sortWithinPartitions("ds", "example_id")
+    lake.write(ranged, DATASET, mode="overwrite_partitions", partitions={"ds": [D]})
+    assert len(lake.files(DATASET)) > 1
+    table = lake.read_arrow(DATASET, where={"ds": D})
+    expected = {k: content_hash(table, chunk_rows=k) for k in (7, 1 << 20)}
+    with monkeypatch.context() as mp:  # the streaming path, never the in-memory fallback
+        mp.setattr(datasets, "content_hash", lambda *a, **k: pytest.fail("fell back to the in-memory hash"))
+        assert {k: partition_hash(lake, D, chunk_rows=k) for k in (7, 1 << 20)} == expected
+    # unsorted files (an older partition, another writer): the in-memory fallback, same digest
+    lake.write(df.repartition(4), DATASET, mode="overwrite_partitions", partitions={"ds": [D]})
+    assert partition_hash(lake, D, chunk_rows=7) == expected[7]
+    assert partition_hash(lake, D) == expected[1 << 20] != content_hash(table.slice(1))
+
+
 def test_rebuild_reproduces_the_hash_at_the_recorded_versions(recorded, spark, lake, config):
     # later input: a new version of silver.events the manifest did not read
     lake.write_arrow(silver_events([("i9", "impression", 10, 0, "u9", "v9", None, None)]), "silver.events", mode="append")
@@ -92,5 +126,13 @@ def test_rebuild_reproduces_the_hash_at_the_recorded_versions(recorded, spark, l
     changed = dataclasses.replace(config, training=dataclasses.replace(config.training, label_window_seconds=1))
     out = rebuild(spark, lake, changed, recorded)
     assert out["matches"] and out["rows"] == 3 and out["content_sha256"] == recorded["content_sha256"]
+    # a manifest recorded before content_hash_algorithm existed is checked with the legacy hash
+    table = lake.read_arrow(DATASET, where={"ds": D})
+    legacy = {k: v for k, v in recorded.items() if k != "content_hash_algorithm"}
+    legacy["content_sha256"] = content_hash(table, algorithm=datasets.LEGACY_HASH_ALGORITHM)
+    assert recorded["content_hash_algorithm"] == datasets.HASH_ALGORITHM  # (3 rows: both hashes agree here)
+    assert rebuild(spark, lake, config, legacy)["matches"]
+    with pytest.raises(ValueError, match="unknown content hash algorithm"):
+        content_hash(table, algorithm="md5")
     tampered = json.loads(json.dumps({**recorded, "content_sha256": "0" * 64}))
     assert rebuild(spark, lake, config, tampered)["matches"] is False
