@@ -13,7 +13,7 @@ export REELHOUSE_SPARK_LOG_LEVEL ?= ERROR
 export GX_ANALYTICS_ENABLED ?= False
 export DO_NOT_TRACK ?= 1
 
-.PHONY: install jars services services-stop objectstore objectstore-stop cluster cluster-stop airflow airflow-stop demo test test-unit bench lock check-java clean
+.PHONY: install jars services services-stop objectstore objectstore-stop cluster cluster-stop airflow airflow-stop demo test test-deployment ci test-unit bench lock check-java clean
 
 check-java:
 	@command -v java >/dev/null 2>&1 || [ -x "$$JAVA_HOME/bin/java" ] || { \
@@ -76,8 +76,18 @@ airflow-stop:
 demo: install
 	$(BIN)/reelhouse demo
 
+# the suite (about 20 minutes on 2 cores): everything but the deployment matrix
 test: install services
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q --timeout=1800
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q --timeout=1800 -m "not deployment"
+
+# the deployment matrix (about 35 minutes): the nightly on the Spark standalone cluster + object
+# store + delta-spark against the embedded run, the real Airflow scheduler, delta-spark's contract
+# cases and the engines' equality; starts the cluster (make cluster) when it is not up
+test-deployment: install services cluster
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q --timeout=3600 -m deployment
+
+# what CI runs (.ci/run): both, the suite first
+ci: test test-deployment
 
 test-unit: install services
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q -m "not integration"

@@ -30,15 +30,15 @@ tables, exactly what the step reads:
 1. **build D** — ``spark_jobs.gold_training_examples.run(spark, lake, config, D, run_version=1)``,
    the real step: labels, as-of joins, sampled negatives (``--negative-ratio``; default: the
    configuration's ``training.negative_ratio``), the ``overwrite_partitions`` commit and the
-   manifest (read back, content hash, JSON + ``ml.dataset_manifests``). Broken down by timing the
+   manifest (streamed content hash, JSON + ``ml.dataset_manifests``). Broken down by timing the
    commit (a lazy Spark plan: the whole computation lands in it), ``record_manifest`` and its
-   ``content_hash``. **impressions/s** = impressions / seconds, **rows/s** = rows written / seconds.
+   ``partition_hash``. **impressions/s** = impressions / seconds, **rows/s** = rows written / seconds.
 2. **build D+1** — the same for the validation day (a second, smaller size).
 3. **retrain** — ``reelhouse.ml.model.retrain(lake, config, D+1, window_days=1, require_gate=False)``:
    train on D, validate on D+1, MLflow (embedded SQLite under the temporary lake;
    ``MLFLOW_TRACKING_URI`` is unset for the run) run + registered version + promotion record. Broken
-   down by timing ``model.load_days`` (delta-rs → pandas, sort), ``model._matrix`` (features →
-   float64 matrix), ``lightgbm.train`` (Dataset binning + ``model.NUM_ROUNDS`` rounds with
+   down by timing ``model.load_examples`` (delta-rs → Arrow, one day at a time, into a float32
+   matrix), ``lightgbm.train`` (Dataset binning + ``model.NUM_ROUNDS`` rounds with
    ``model.PARAMS``), ``Booster.predict`` and ``model.evaluate``; the rest (manifests, MLflow
    logging and registry, gate lookup, ``ml.model_promotions``) is "other". **train rows/s** =
    training rows / ``lightgbm.train`` seconds; **predict rows/s** = validation rows / predict
@@ -524,12 +524,12 @@ def bench_build(spark, lake, cfg, d: date, monitor: CpuMonitor, rss: PeakRss) ->
     timer = PhaseTimer()
     lake.timer = timer
     rec: dict[str, Any] = {"ds": d.isoformat()}
-    with patched([(datasets, "record_manifest", "manifest"), (datasets, "content_hash", "content hash")], timer):
+    with patched([(datasets, "record_manifest", "manifest"), (datasets, "partition_hash", "content hash")], timer):
         with measured(rec, monitor, rss):
             report = run(spark, lake, cfg, d, run_version=1)
     ph = timer.seconds
     commit = ph.get("commit gold.training_examples", 0.0)
-    manifest = ph.get("manifest", 0.0)  # content_hash runs inside record_manifest
+    manifest = ph.get("manifest", 0.0)  # partition_hash runs inside record_manifest
     rec.update({
         "rows": report.rows, "impressions": report.impressions, "sampled_negatives": report.sampled_negatives,
         "label_rates": report.label_rates, "step_seconds": report.seconds,
@@ -565,23 +565,23 @@ def bench_retrain(lake, cfg, monitor: CpuMonitor, rss: PeakRss) -> dict[str, Any
 
     timer = PhaseTimer()
     rows: dict[str, int] = {}
-    real_load = model.load_days
+    real_load = model.load_examples
 
-    def counting_load(lk, days):
-        df = real_load(lk, days)
-        rows["valid" if list(days) == [VALID_DAY] else "train"] = len(df)
-        return df
+    def counting_load(lk, days, **kw):
+        ex = real_load(lk, days, **kw)
+        rows["valid" if list(days) == [VALID_DAY] else "train"] = len(ex)
+        return ex
 
-    model.load_days = counting_load
+    model.load_examples = counting_load
     rec: dict[str, Any] = {}
-    targets = [(model, "load_days", "load (delta-rs -> pandas, sort)"), (model, "_matrix", "feature matrix (float64)"),
+    targets = [(model, "load_examples", "load (delta-rs -> Arrow -> float32 matrix, per day)"),
                (lightgbm, "train", "lightgbm.train"), (lightgbm.Booster, "predict", "predict"),
                (model, "evaluate", "metrics")]
     try:
         with patched(targets, timer), measured(rec, monitor, rss):
             res = model.retrain(lake, cfg, VALID_DAY, window_days=1, require_gate=False)
     finally:
-        model.load_days = real_load
+        model.load_examples = real_load
     ph = {k: round(v, 3) for k, v in timer.seconds.items()}
     ph["other (MLflow run + registry, manifests, promotion record)"] = round(rec["seconds"] - sum(timer.seconds.values()), 3)
     train_s, pred_s = ph.get("lightgbm.train", 0.0), ph.get("predict", 0.0)
@@ -591,7 +591,7 @@ def bench_retrain(lake, cfg, monitor: CpuMonitor, rss: PeakRss) -> dict[str, Any
         "phases_seconds": ph,
         "train_rows_per_second": rate(rows.get("train", 0), train_s),
         "predict_rows_per_second": rate(rows.get("valid", 0), pred_s),
-        "load_rows_per_second": rate(rows.get("train", 0) + rows.get("valid", 0), ph.get("load (delta-rs -> pandas, sort)", 0.0)),
+        "load_rows_per_second": rate(rows.get("train", 0) + rows.get("valid", 0), ph.get("load (delta-rs -> Arrow -> float32 matrix, per day)", 0.0)),
         "version": res.version, "promoted": res.promoted, "reason": res.reason,
         "metrics": {who: {k: round(v, 5) for k, v in m.items()} for who, m in res.metrics.items()},
     })
@@ -619,7 +619,7 @@ def format_summary(r: dict[str, Any]) -> str:
     rows.append(["retrain (model.retrain), total", fmt_int(t["train_rows"] + t["valid_rows"]), f"{t['seconds']:.1f}",
                  "", "", str(t["other_processes_cores"]),
                  f"{_mib(t['peak_rss_mib']['python'])} / {_mib(t['peak_rss_mib'].get('jvm'))}"])
-    load = ph.get("load (delta-rs -> pandas, sort)", 0.0)
+    load = ph.get("load (delta-rs -> Arrow -> float32 matrix, per day)", 0.0)
     rows.append(["  load days (train + valid)", fmt_int(t["train_rows"] + t["valid_rows"]), f"{load:.1f}",
                  fmt_int(t["load_rows_per_second"]), "", "", ""])
     rows.append(["  feature matrix (float64)", "", f"{ph.get('feature matrix (float64)', 0.0):.1f}", "", "", "", ""])

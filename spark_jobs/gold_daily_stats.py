@@ -35,6 +35,8 @@ class DailyStatsReport(StepReport):
     landing_date: str
     dates: list[str] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)
+    #: wall seconds per table write (its share of the aggregation included)
+    table_seconds: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     message: str = ""
 
@@ -71,10 +73,12 @@ def run(spark: "SparkSession", lake: "Lake", config: "Config", landing_date: dat
     }
     try:
         for table, df in outputs.items():
+            t_table = time.time()
             res = lake.write(df, table, mode="overwrite_partitions", partitions={"ds": dates},
                              metadata={"landing_date": landing_date.isoformat(), "step": STEP},
                              **app_transaction(STEP, landing_date, version, table))
             report.rows[table] = res.rows_added
+            report.table_seconds[table] = round(time.time() - t_table, 3)
     finally:
         partials.unpersist()
     report.dates = [d.isoformat() for d in dates]

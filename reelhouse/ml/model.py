@@ -37,7 +37,6 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
 
     from reelhouse.config import Config
     from reelhouse.lake import Lake
@@ -126,22 +125,79 @@ def evaluate(y: np.ndarray, p: np.ndarray, users: np.ndarray, *, k: int = 10) ->
             f"ndcg_at_{k}": ndcg_at_k(y, p, users, k)}
 
 
-def popularity_scores(frame: "pd.DataFrame") -> np.ndarray:
-    """The popularity baseline's score: the video's plays over the last 7 days (log1p; 0 when
-    unknown), as a pseudo-probability in (0, 1) for the ranking metrics."""
-    v = np.log1p(frame[BASELINE_FEATURE].fillna(0).to_numpy(dtype=float))
+def popularity_scores(views_7d: np.ndarray) -> np.ndarray:
+    """The popularity baseline's score from the videos' plays over the last 7 days (``(n,)``,
+    NaN when unknown): ``log1p`` of it (0 when unknown), as a pseudo-probability in (0, 1) for the
+    ranking metrics."""
+    v = np.log1p(np.nan_to_num(np.asarray(views_7d, dtype=float), nan=0.0))
     return v / (v.max() + 1.0) if len(v) else v
 
 
 # ------------------------------------------------------------------ data
-def load_days(lake: "Lake", days: Sequence[date]) -> "pd.DataFrame":
-    """``gold.training_examples`` rows of ``days`` (pandas), in example_id order."""
-    df = lake.read_pandas("gold.training_examples", where={"ds": list(days)})
-    return df.sort_values("example_id", kind="stable").reset_index(drop=True)
+@dataclass
+class Examples:
+    """``gold.training_examples`` rows as the retrain uses them, built from Arrow column by column
+    (no pandas frame, no copy of the days beside the matrix).
+
+    ``X``: ``(rows, len(feature_columns()))`` float32, NaN where a feature is NULL (LightGBM's
+    missing value); ``labels``: label column → ``(rows,)`` int8 0/1; ``cohorts``: cohort flag →
+    ``(rows,)`` bool; ``users``: ``(rows,)`` int32 codes of ``user_id`` (equal codes = same user;
+    for per-user ranking metrics) or None when not asked for. Rows are in (``ds``, ``example_id``)
+    order, so the same days always give the same matrix."""
+
+    X: np.ndarray
+    labels: dict[str, np.ndarray]
+    cohorts: dict[str, np.ndarray]
+    users: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return int(self.X.shape[0])
+
+    def column(self, name: str) -> np.ndarray:
+        """A feature column of ``X`` as float64 (NaN = NULL)."""
+        return self.X[:, feature_columns().index(name)].astype(np.float64)
 
 
-def _matrix(frame: "pd.DataFrame") -> np.ndarray:
-    return frame[feature_columns()].astype("float64").to_numpy()
+def load_examples(lake: "Lake", days: Sequence[date], *, labels: Sequence[str] = ("label_complete",),
+                  users: bool = False) -> Examples:
+    """The :class:`Examples` of ``days``: one day at a time is read (only the feature, label,
+    cohort and, with ``users``, ``user_id`` columns) and written into the preallocated matrix, so
+    peak memory is the float32 matrix plus one day's columns."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    table = "gold.training_examples"
+    feats = feature_columns()
+    wanted = [*feats, *labels, *COHORTS, "example_id", *(["user_id"] if users else [])]
+    days = sorted(days)
+    n = lake.arrow_dataset(table, where={"ds": list(days)}).count_rows() if lake.exists(table) else 0
+    X = np.empty((n, len(feats)), dtype=np.float32)
+    lab = {c: np.empty(n, dtype=np.int8) for c in labels}
+    coh = {c: np.empty(n, dtype=bool) for c in COHORTS}
+    user_ids: list[pa.Array] = []
+    i = 0
+    for day in days:
+        t = lake.read_arrow(table, where={"ds": day}, columns=wanted)
+        m = t.num_rows
+        if not m:
+            continue
+        order = pc.sort_indices(t.column("example_id"))
+        for j, c in enumerate(feats):
+            X[i:i + m, j] = t.column(c).take(order).cast(pa.float64()).to_numpy(zero_copy_only=False)
+        for c in labels:
+            lab[c][i:i + m] = t.column(c).take(order).to_numpy(zero_copy_only=False)
+        for c in COHORTS:
+            coh[c][i:i + m] = t.column(c).take(order).to_numpy(zero_copy_only=False)
+        if users:
+            user_ids.append(t.column("user_id").take(order).combine_chunks())
+        i += m
+        del t
+    X, lab, coh = X[:i], {c: v[:i] for c, v in lab.items()}, {c: v[:i] for c, v in coh.items()}
+    codes = None
+    if users:
+        uid = pa.chunked_array(user_ids, pa.string()) if user_ids else pa.chunked_array([], pa.string())
+        codes = pc.dictionary_encode(uid).combine_chunks().indices.to_numpy(zero_copy_only=False).astype(np.int32)
+    return Examples(X=X, labels=lab, cohorts=coh, users=codes)
 
 
 # ------------------------------------------------------------------ MLflow
@@ -285,23 +341,27 @@ def retrain(lake: "Lake", config: "Config", valid_day: date, *, window_days: int
 
     t0 = time.time()
     train_days = [valid_day - timedelta(days=k) for k in range(window_days, 0, -1)]
-    train, valid = load_days(lake, train_days), load_days(lake, [valid_day])
-    for name, frame in (("training window", train), ("validation day", valid)):
-        if frame.empty or frame[label].nunique() < 2:
-            raise NotEnoughDataError(f"{name} has {len(frame)} rows and {frame[label].nunique() if len(frame) else 0} label class(es)")
+    train = load_examples(lake, train_days, labels=[label])
+    valid = load_examples(lake, [valid_day], labels=[label], users=True)
+    for name, ex in (("training window", train), ("validation day", valid)):
+        classes = int(np.unique(ex.labels[label]).size)
+        if len(ex) == 0 or classes < 2:
+            raise NotEnoughDataError(f"{name} has {len(ex)} rows and {classes} label class(es)")
     p = {**PARAMS, **(params or {})}
-    booster = lgb.train(p, lgb.Dataset(_matrix(train), label=train[label].to_numpy(), feature_name=feature_columns()),
-                        num_boost_round=num_rounds)
-    y, users = valid[label].to_numpy(), valid["user_id"].to_numpy()
-    scores = {"challenger": booster.predict(_matrix(valid))}
+    # the binned Dataset is built from the float32 matrix, which is then freed (free_raw_data)
+    dtrain = lgb.Dataset(train.X, label=train.labels[label], feature_name=feature_columns(), free_raw_data=True)
+    booster = lgb.train(p, dtrain, num_boost_round=num_rounds)
+    del train, dtrain
+    y, users = valid.labels[label].astype(float), valid.users
+    scores = {"challenger": booster.predict(valid.X)}
     champ = champion_version(config)
     if champ is not None:
-        scores["champion"] = load_version(config, champ).predict(_matrix(valid))
-    scores["baseline"] = popularity_scores(valid)
+        scores["champion"] = load_version(config, champ).predict(valid.X)
+    scores["baseline"] = popularity_scores(valid.column(BASELINE_FEATURE))
     metrics = {who: evaluate(y, s, users) for who, s in scores.items()}
     cohorts = {}
     for c in COHORTS:
-        m = valid[c].to_numpy(dtype=bool)
+        m = valid.cohorts[c]
         if m.any():
             cohorts[c] = evaluate(y[m], scores["challenger"][m], users[m])
     manifests = _manifests(lake, [*train_days, valid_day])

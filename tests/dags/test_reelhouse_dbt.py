@@ -78,7 +78,9 @@ def test_committed_dbt_ls_file_matches_the_project(tmp_path):
     assert committed == fresh
 
 
+# the deployment tier (make test-deployment), beside the real scheduler that runs this DAG too
 @pytest.mark.integration
+@pytest.mark.deployment
 def test_airflow_dags_test_builds_the_marts(demo_lake, tmp_path):
     from reelhouse.bi import dbt_runner as bi
 

@@ -10,7 +10,8 @@ import datetime as dt
 import pytest
 from lake_hash import table_hash
 
-pytestmark = pytest.mark.integration
+# the deployment tier (make test-deployment): the whole pipeline once per engine
+pytestmark = [pytest.mark.integration, pytest.mark.deployment]
 
 DAYS = [dt.date(2024, 6, 1), dt.date(2024, 6, 2)]
 

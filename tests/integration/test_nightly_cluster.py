@@ -1,4 +1,4 @@
-"""Scale-out, end to end: `airflow dags test reelhouse_nightly` over three generated days on the
+"""Scale-out, end to end: `airflow dags test reelhouse_nightly` over two generated days on the
 Spark standalone cluster (spark://127.0.0.1:7077, two workers), with the landing zone and the lake
 on the loopback object store (s3a://) and Delta inside Spark (delta-spark), publishing to Redis —
 the `standalone` conf overlay — builds the same tables as the embedded set-up (local[2], local
@@ -23,14 +23,16 @@ import pytest
 from airflow_cli import airflow_env, dags_test
 from lake_hash import lake_hashes
 
-# three nights on the cluster take 15-30 minutes: above the suite's per-test 1800 s (pytest-timeout)
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(3600)]
+# two nights on the cluster take 10-20 minutes: above the suite's per-test 1800 s (pytest-timeout)
+pytestmark = [pytest.mark.integration, pytest.mark.deployment, pytest.mark.timeout(3600)]
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = REPO / "scripts" / "services.sh"
 MASTER = "spark://127.0.0.1:7077"
 START = dt.date(2024, 6, 1)
-DAYS = [START + dt.timedelta(days=k) for k in range(3)]
+# two nights: the second has history (trend baselines, late events into the first day, a feature
+# window, training examples joined as of the first night's features); each night is ~8 minutes here
+DAYS = [START + dt.timedelta(days=k) for k in range(2)]
 EVENTS_PER_DAY = 20_000
 #: columns that describe the run that wrote a row (ids, wall-clock durations), beyond lake_hash's;
 #: and the ranks of the ranking tables: the cluster sums scores in another order (other executors),
@@ -107,7 +109,7 @@ def store_prefix():
 
 @pytest.fixture(scope="module")
 def runs(cluster, store_prefix, spark, tmp_path_factory):
-    """Both lakes: the cluster's (3 `airflow dags test` runs) and the embedded reference (the same
+    """Both lakes: the cluster's (2 `airflow dags test` runs) and the embedded reference (the same
     steps in this process, local[2], local disk, delta-rs bridge) over the same generated days."""
     from reelhouse.config import load_config
     from reelhouse.pipeline import run_date
@@ -169,7 +171,7 @@ def test_cluster_tables_equal_the_embedded_run(runs, spark):
     remote = lake_hashes(cluster_lake, ignore=IGNORE, float_digits=FLOAT_DIGITS)
     local = lake_hashes(Lake.from_config(runs["reference"], spark), ignore=IGNORE, float_digits=FLOAT_DIGITS)
     assert sorted(remote) == sorted(local)
-    assert local["silver.events"][0] > 50_000 and local["gold.training_examples"][0] > 0
+    assert local["silver.events"][0] > 35_000 and local["gold.training_examples"][0] > 0
     assert {n: (local[n], remote[n]) for n in local if local[n] != remote[n]} == {}
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.integration
+# the deployment tier (make test-deployment): needs the standalone cluster
+pytestmark = [pytest.mark.integration, pytest.mark.deployment]
 
 MASTER = "spark://127.0.0.1:7077"
 SPARK_DIR = Path(os.environ.get("REELHOUSE_SPARK_DIR", "/var/tmp/reelhouse-spark"))

@@ -31,7 +31,9 @@ D1, D2, D3 = dt.date(2024, 1, 1), dt.date(2024, 1, 2), dt.date(2024, 1, 3)
 INGESTED = dt.datetime(2024, 1, 5, 12, 0, 0, 123456, tzinfo=dt.timezone.utc)
 
 
-@pytest.fixture(params=sorted(ENGINES))
+# delta-spark's cases are the deployment tier (make test-deployment): each starts Delta's own
+# machinery inside Spark, ~10-30 s a case
+@pytest.fixture(params=[pytest.param(e, marks=pytest.mark.deployment) if e == "delta-spark" else e for e in sorted(ENGINES)])
 def engine(request) -> str:
     return request.param
 

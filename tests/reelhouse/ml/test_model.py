@@ -114,3 +114,31 @@ def test_mlflow_on_a_lake_in_the_object_store_keeps_artifacts_there_and_the_db_l
     assert os.environ["AWS_ACCESS_KEY_ID"]  # the loopback identity (or the environment's pair)
     local = dataclasses.replace(cfg, paths=dataclasses.replace(cfg.paths, lake=str(tmp_path / "lake")))
     assert model.artifact_location(local) == (tmp_path / "lake" / "_mlflow" / "artifacts").as_uri()
+
+
+def test_load_examples_builds_the_float32_matrix_from_arrow_in_ds_and_example_id_order(lake_days):
+    import datetime as dt
+
+    import pyarrow.compute as pc
+
+    from reelhouse.ml.model import COHORTS, feature_columns, load_examples
+
+    _cfg, lake, days = lake_days
+    window = days[-3:-1]
+    ex = load_examples(lake, list(reversed(window)), labels=["label_complete", "label_like"], users=True)
+    t = lake.read_arrow("gold.training_examples", where={"ds": window})
+    t = t.sort_by([("ds", "ascending"), ("example_id", "ascending")])
+    assert len(ex) == t.num_rows > 0 and ex.X.dtype == np.float32 and ex.X.shape == (t.num_rows, len(feature_columns()))
+    for j, c in enumerate(feature_columns()):
+        want = t.column(c).to_numpy(zero_copy_only=False).astype(np.float64)
+        got = ex.X[:, j].astype(np.float64)
+        assert np.array_equal(np.isnan(got), np.isnan(want)), c  # NULL -> NaN, nothing else
+        assert np.allclose(got[~np.isnan(got)], want[~np.isnan(want)], rtol=1e-6), c
+    assert np.array_equal(ex.labels["label_like"], t.column("label_like").to_numpy())
+    assert set(ex.cohorts) == set(COHORTS) and ex.cohorts["is_new_user"].dtype == bool
+    users = t.column("user_id").to_numpy(zero_copy_only=False)
+    same = users[:, None] == users[None, :200] if len(users) < 20_000 else None
+    if same is not None:
+        assert np.array_equal(same, ex.users[:, None] == ex.users[None, :200])  # equal codes = same user
+    assert len(load_examples(lake, [window[0] - dt.timedelta(days=400)])) == 0  # a day without rows
+    assert pc.sum(t.column("label_complete")).as_py() == int(ex.labels["label_complete"].sum())

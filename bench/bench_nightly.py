@@ -1,0 +1,491 @@
+"""The whole night, as Airflow runs it, at 1M / 5M / 10M events: wall and CPU seconds and peak
+memory per step, events/s end to end, and a DuckDB reference of the same night's daily stats.
+
+For each size N, on a copy of a lake that already holds ``--history-days`` nights (generated
+days of ``--history-events`` each, built once and cached in ``/var/tmp/reelhouse-bench/``; see
+``--rebuild``), a day of N generated events lands and every step of the night runs the way the
+DAGs run it:
+
+* each Spark step is its own ``spark-submit`` of its application with the DAG's conf
+  (:func:`reelhouse.spark.spark_conf`: ``local[2]``, the configured driver memory), a fresh JVM;
+* the quality gate and the online publish (to Redis, database ``--redis-db``) run in a fresh
+  Python process through :func:`reelhouse.pipeline.run_task`, as the Airflow worker runs them;
+* the retrain (``reelhouse_retrain``: LightGBM, MLflow registry) runs in a fresh Python process
+  through :func:`reelhouse.ml.model.retrain`, as its DAG's task does.
+
+Per step: wall seconds, CPU seconds (the step's whole process tree: ``getrusage`` of the reaped
+children), and the peak resident memory of the largest JVM and the largest Python process of the
+tree (``/proc/<pid>/status`` VmRSS, polled every 0.2 s). Beside the night, in the same run and
+from the same silver files, a DuckDB reference computes ``gold.video_daily_stats`` and
+``gold.hashtag_daily_stats`` (the daily_stats step's two tables) into Parquet: the ratio is the
+step's seconds over DuckDB's. The daily_stats step also reports the seconds of each of its two
+table writes (``table_seconds``): **hashtag / video**.
+
+``--history-compare`` adds the same night at ``--history-compare-events`` (default 1M) on a lake
+with 1 night of history and on one with 30: the cost of a night must not grow with history.
+
+    .venv/bin/python bench/bench_nightly.py                        # 1M, 5M, 10M after 7 nights of 200k
+    .venv/bin/python bench/bench_nightly.py --sizes 1000000 --history-compare
+    .venv/bin/python bench/bench_nightly.py --quick                 # 300k, 2 nights of 50k: smoke check
+
+Needs Redis on 127.0.0.1:6379 (``make services``). Writes the JSON to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (REPO, code_version, contention_warning, format_rows, machine_info,  # noqa: E402
+                     positive_int, sql_str)
+
+DAY = date(2024, 6, 10)
+CACHE = Path(os.environ.get("REELHOUSE_BENCH_CACHE", "/var/tmp/reelhouse-bench"))
+DEFAULT_OUT = REPO / "bench" / "results" / "nightly.json"
+GiB = 1024 ** 3
+
+
+# ----------------------------------------------------------------------------- memory
+class TreeMemory:
+    """Peak resident memory (bytes) of the largest ``java`` and the largest ``python`` process
+    below ``pid`` (the process itself included), sampled from ``/proc`` every ``interval`` s."""
+
+    def __init__(self, pid: int, interval: float = 0.2) -> None:
+        self.pid, self.interval = pid, interval
+        self.peak = {"jvm": 0, "python": 0, "tree": 0}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        parent: dict[int, int] = {}
+        rss: dict[int, tuple[str, int]] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                status = Path(f"/proc/{entry}/status").read_text()
+            except OSError:
+                continue
+            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+            pid = int(entry)
+            parent[pid] = int(fields.get("PPid", "0").strip() or 0)
+            kb = int(fields.get("VmRSS", "0 kB").split()[0]) if "VmRSS" in fields else 0
+            rss[pid] = (fields.get("Name", "").strip(), kb * 1024)
+        tree = {self.pid}
+        changed = True
+        while changed:
+            changed = False
+            for pid, pp in parent.items():
+                if pp in tree and pid not in tree:
+                    tree.add(pid)
+                    changed = True
+        total = 0
+        for pid in tree:
+            name, b = rss.get(pid, ("", 0))
+            total += b
+            kind = "jvm" if name == "java" else "python" if name.startswith("python") else None
+            if kind:
+                self.peak[kind] = max(self.peak[kind], b)
+        self.peak["tree"] = max(self.peak["tree"], total)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._sample()
+            except (OSError, ValueError):
+                pass
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> "TreeMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+# ----------------------------------------------------------------------------- the night
+def night_env(root: Path, redis_db: int, driver_memory: str | None) -> dict[str, str]:
+    """The environment of the steps: REELHOUSE_ENV=local, the lake and landing under ``root``,
+    the delta-rs engine, Redis as the online store."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REELHOUSE__")}
+    env.update({
+        "REELHOUSE_ENV": "local",
+        "REELHOUSE__PATHS__LANDING": str(root / "landing"),
+        "REELHOUSE__PATHS__LAKE": str(root / "lake"),
+        "REELHOUSE__LAKE__ENGINE": "delta-rs",
+        "REELHOUSE__ONLINE_STORE__TYPE": "redis",
+        "REELHOUSE__ONLINE_STORE__CONNECTION_STRING": f"127.0.0.1:6379,db={redis_db}",
+        "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
+        "PYSPARK_PYTHON": sys.executable,
+        "PYSPARK_DRIVER_PYTHON": sys.executable,
+    })
+    if driver_memory:
+        env["REELHOUSE__SPARK__CONF__spark.driver.memory"] = driver_memory
+    return env
+
+
+RETRAIN = ("from datetime import date; from reelhouse.config import load_config; from reelhouse.lake import Lake; "
+           "from reelhouse.ml.model import retrain; cfg = load_config(); "
+           "r = retrain(Lake.from_config(cfg), cfg, date.fromisoformat({ds!r})); "
+           "print(f'[retrain {ds}] version {{r.version}}, challenger AUC {{r.metrics[\"challenger\"][\"auc\"]:.4f}}, '"
+           "f'{{\"promoted\" if r.promoted else \"kept champion\"}}: {{r.reason}}', flush=True)")
+
+
+def step_commands(env: dict[str, str], ds: str) -> list[tuple[str, list[str]]]:
+    """(step, command) for every step of the night in the DAGs' order, then the retrain."""
+    from reelhouse.config import load_config
+    from reelhouse.pipeline import STEPS
+    from reelhouse.spark import spark_conf
+
+    cfg = load_config(environ=env)
+    out = []
+    for step in STEPS.values():
+        if step.kind == "spark":
+            cmd = [str(Path(sys.executable).parent / "spark-submit"), "--master", cfg.spark.master,
+                   "--name", f"reelhouse-{step.name}-{ds}"]
+            for k, v in spark_conf(cfg).items():
+                cmd += ["--conf", f"{k}={v}"]
+            out.append((step.name, cmd + [step.application, "--date", ds]))
+        else:
+            out.append((step.name, [sys.executable, "-c",
+                                    f"from reelhouse.pipeline import run_task; run_task({step.name!r}, {ds!r})"]))
+    out.append(("retrain", [sys.executable, "-c", RETRAIN.format(ds=ds)]))
+    return out
+
+
+def _report(stdout: str) -> dict[str, Any] | None:
+    """The JSON report a Spark step printed on stdout (None for the Python steps)."""
+    lines = stdout.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("{"):
+            try:
+                return json.loads("\n".join(lines[i:]))
+            except ValueError:
+                return None
+    return None
+
+
+def run_night(label: str, env: dict[str, str], ds: str) -> list[dict[str, Any]]:
+    """Run every step of ``ds``; per step wall s, CPU s, peak memory, the summary line and the
+    Spark step's JSON report. Raises SystemExit when a step fails."""
+    from _common import CpuMonitor
+
+    mon = CpuMonitor()
+    out = []
+    for name, cmd in step_commands(env, ds):
+        cpu0, t0, snap0 = _children_cpu(), time.perf_counter(), mon.snapshot()
+        proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        with TreeMemory(proc.pid) as mem:
+            stdout, stderr = proc.communicate()
+        secs, cpu = time.perf_counter() - t0, _children_cpu() - cpu0
+        other = CpuMonitor.other_cores(snap0, mon.snapshot())
+        summary = next((ln for ln in reversed((stderr + "\n" + stdout).splitlines())
+                        if ln.startswith(f"[{name}") or ln.startswith("quality gate") or ln.startswith("published")), "")
+        if proc.returncode not in (0,) and not (name == "retrain" and "NotEnoughDataError" in stderr):
+            sys.stderr.write(stdout[-3000:] + stderr[-5000:])
+            raise SystemExit(f"{label}: step {name} failed (exit {proc.returncode})")
+        row = {"step": name, "seconds": round(secs, 2), "cpu_seconds": round(cpu, 2),
+               "peak_jvm_gib": round(mem.peak["jvm"] / GiB, 2), "peak_python_gib": round(mem.peak["python"] / GiB, 2),
+               "peak_tree_gib": round(mem.peak["tree"] / GiB, 2), "other_cores": other,
+               "summary": summary[:300], "report": _report(stdout)}
+        print(f"  {label:<10} {name:<24} {secs:7.1f} s  cpu {cpu:7.1f} s  jvm {row['peak_jvm_gib']:5.2f} GiB  "
+              f"python {row['peak_python_gib']:5.2f} GiB  {summary[:110]}", flush=True)
+        out.append(row)
+    return out
+
+
+# ----------------------------------------------------------------------------- lakes
+def history_lake(days: int, events: int, *, rebuild: bool) -> Path:
+    """A cached folder (``landing/`` + ``lake/``) holding ``days`` nights before :data:`DAY`, each
+    of ``events`` generated events, every step run (in one SparkSession, in a child process)."""
+    root = CACHE / f"nightly-history-{days}x{events}"
+    if rebuild:
+        shutil.rmtree(root, ignore_errors=True)
+    if (root / ".complete").exists():
+        return root
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    start = DAY - timedelta(days=days)
+    code = f"""
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+sys.path.insert(0, {str(REPO / 'bench')!r})
+from _common import local_env, lake_config, start_spark, generate_days, run_pipeline
+local_env()
+root = Path({str(root)!r})
+cfg = lake_config(root)
+print("history: generating", generate_days(root, date.fromisoformat({start.isoformat()!r}), {days}, {events}, seed=3), flush=True)
+spark, _ = start_spark(cfg, "bench-nightly-history")
+for k in range({days}):
+    d = date.fromisoformat({start.isoformat()!r}) + timedelta(days=k)
+    print(f"history: {{d}} all steps in {{run_pipeline(spark, cfg, d):.1f}} s", flush=True)
+spark.stop()
+"""
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
+    (root / ".complete").write_text(f"{time.perf_counter() - t0:.0f} s\n")
+    return root
+
+
+def day_lake(history: Path, events: int, tmp: Path) -> tuple[Path, dict[str, Any]]:
+    """A copy of ``history`` plus :data:`DAY` with ``events`` generated events in its landing zone."""
+    from reelhouse.sources.generator import generate
+
+    root = tmp / f"night-{events}"
+    shutil.copytree(history, root, symlinks=True)
+    t0 = time.perf_counter()
+    s = generate(root / "landing", start=DAY, days=1, events_per_day=events, seed=11)
+    gen = {"events": s.events_total, "lines": s.lines_total, "files": s.files_written,
+           "seconds": round(time.perf_counter() - t0, 1)}
+    return root, gen
+
+
+# ----------------------------------------------------------------------------- DuckDB reference
+def duckdb_daily_stats(lake_root: Path, ds_dates: list[str], cfg, out: Path) -> dict[str, Any]:
+    """gold.video_daily_stats and gold.hashtag_daily_stats of ``ds_dates`` in DuckDB SQL from the
+    silver Parquet files (silver.events partitions of those dates, silver.videos,
+    silver.video_hashtags), each into a Parquet file; seconds and rows per table."""
+    import duckdb
+    from deltalake import DeltaTable
+
+    from reelhouse.lake import Lake
+    from reelhouse.lake.catalog import get_table
+    from reelhouse.lake.checks import partition_filters
+
+    lake = Lake(str(lake_root / "lake"))
+
+    def files(name: str, where=None) -> str:
+        dt = DeltaTable(lake.path(name))
+        uris = dt.file_uris(partition_filters(get_table(name), where) if where else None)
+        return "[" + ", ".join(sql_str(u) for u in uris) + "]"
+
+    thr, cap = float(cfg.trends.completion_threshold), float(cfg.trends.spam_event_cap)
+    dates = [date.fromisoformat(d) for d in ds_dates]
+    out.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(config={"temp_directory": str(out / "tmp")})
+    con.execute("SET TimeZone = 'UTC'")
+    partials = f"""
+        WITH base AS (
+            SELECT event_date::DATE AS ds, coalesce(upper(region), 'UNKNOWN') AS region, video_id, user_id,
+                count(*) FILTER (WHERE event_type = 'impression') AS impressions,
+                count(*) FILTER (WHERE event_type = 'play') AS plays,
+                coalesce(sum(play_time_ms) FILTER (WHERE event_type = 'play'), 0) AS watch_ms,
+                count(*) FILTER (WHERE event_type = 'play' AND video_duration_ms IS NOT NULL) AS known_plays,
+                coalesce(sum(play_time_ms / video_duration_ms) FILTER (WHERE event_type = 'play' AND video_duration_ms IS NOT NULL), 0.0) AS ratio_sum,
+                count(*) FILTER (WHERE event_type = 'play' AND video_duration_ms IS NOT NULL
+                                 AND play_time_ms >= video_duration_ms * {thr}::DOUBLE) AS completes,
+                count(*) FILTER (WHERE event_type = 'like') AS likes,
+                count(*) FILTER (WHERE event_type = 'share') AS shares,
+                count(*) FILTER (WHERE event_type = 'comment') AS comments,
+                count(*) FILTER (WHERE event_type = 'follow') AS follows,
+                count(*) FILTER (WHERE event_type IN ('play', 'like', 'share', 'comment', 'follow')) AS engaged_events
+            FROM read_parquet({files('silver.events', {'event_date': dates})}, hive_partitioning = true)
+            WHERE video_id IS NOT NULL
+            GROUP BY ALL
+        )
+        SELECT * FROM base
+        UNION ALL
+        SELECT ds, 'ALL', video_id, user_id, sum(impressions), sum(plays), sum(watch_ms), sum(known_plays), sum(ratio_sum),
+               sum(completes), sum(likes), sum(shares), sum(comments), sum(follows), sum(engaged_events)
+        FROM base GROUP BY ds, video_id, user_id"""
+    finish = f"""
+        sum(impressions)::BIGINT AS impressions, sum(plays)::BIGINT AS plays,
+        count(*) FILTER (WHERE impressions + plays > 0) AS unique_viewers,
+        sum(watch_ms)::BIGINT AS total_watch_time_ms,
+        CASE WHEN sum(plays) > 0 THEN sum(watch_ms) / sum(plays) END AS avg_watch_time_ms,
+        CASE WHEN sum(known_plays) > 0 THEN sum(ratio_sum) / sum(known_plays) END AS avg_watch_ratio,
+        CASE WHEN sum(known_plays) > 0 THEN sum(completes) / sum(known_plays) END AS completion_rate,
+        sum(likes)::BIGINT AS likes, sum(shares)::BIGINT AS shares, sum(comments)::BIGINT AS comments,
+        sum(follows)::BIGINT AS follows, count(*) FILTER (WHERE engaged_events > 0) AS engaged_users,
+        coalesce(sum(least(1.0, {cap} / engaged_events)) FILTER (WHERE engaged_events > 0), 0.0) AS engaged_users_weighted"""
+    videos = f"read_parquet({files('silver.videos')}, hive_partitioning = true)"
+    tags = f"read_parquet({files('silver.video_hashtags')}, hive_partitioning = true)"
+    date_list = ", ".join(f"DATE '{d}'" for d in ds_dates)
+    res: dict[str, Any] = {}
+    try:
+        t0 = time.perf_counter()
+        con.execute(f"CREATE TEMP TABLE partials AS {partials}")
+        t_partials = time.perf_counter() - t0
+        video_sql = f"""
+            COPY (SELECT s.*, v.creator_id, v.published_date::DATE AS published_date,
+                         coalesce(v.published_date::DATE = s.ds, false) AS is_new_video
+                  FROM (SELECT ds, region, video_id, {finish} FROM partials GROUP BY ds, region, video_id) s
+                  LEFT JOIN (SELECT video_id, creator_id, published_date FROM {videos}) v USING (video_id))
+            TO {sql_str(str(out / 'video_daily_stats.parquet'))} (FORMAT parquet)"""
+        hashtag_sql = f"""
+            COPY (
+              WITH t AS (SELECT video_id, hashtag, creator_id FROM {tags}),
+              per_user AS (
+                SELECT p.ds, p.region, t.hashtag, p.user_id, sum(impressions) AS impressions, sum(plays) AS plays,
+                       sum(watch_ms) AS watch_ms, sum(known_plays) AS known_plays, sum(ratio_sum) AS ratio_sum,
+                       sum(completes) AS completes, sum(likes) AS likes, sum(shares) AS shares,
+                       sum(comments) AS comments, sum(follows) AS follows, sum(engaged_events) AS engaged_events
+                FROM partials p JOIN t USING (video_id) GROUP BY ALL),
+              stats AS (SELECT ds, region, hashtag, {finish} FROM per_user GROUP BY ds, region, hashtag),
+              spread AS (SELECT v.ds, v.region, t.hashtag, count(*) AS distinct_videos,
+                                count(DISTINCT t.creator_id) AS distinct_creators
+                         FROM (SELECT DISTINCT ds, region, video_id FROM partials) v JOIN t USING (video_id) GROUP BY ALL),
+              new AS (SELECT published_date::DATE AS ds, r.region, t.hashtag, count(DISTINCT v.video_id) AS new_videos
+                      FROM {videos} v, unnest([coalesce(upper(v.region), 'UNKNOWN'), 'ALL']) AS r(region)
+                      JOIN t USING (video_id)
+                      WHERE published_date::DATE IN ({date_list}) GROUP BY ALL)
+              SELECT * FROM stats LEFT JOIN spread USING (ds, region, hashtag) FULL JOIN new USING (ds, region, hashtag))
+            TO {sql_str(str(out / 'hashtag_daily_stats.parquet'))} (FORMAT parquet)"""
+        for table, sql in (("gold.video_daily_stats", video_sql), ("gold.hashtag_daily_stats", hashtag_sql)):
+            t1 = time.perf_counter()
+            con.execute(sql)
+            res[table] = {"seconds": round(time.perf_counter() - t1, 3)}
+        res["partials_seconds"] = round(t_partials, 3)
+        res["seconds"] = round(time.perf_counter() - t0, 3)
+        for table, f in (("gold.video_daily_stats", "video_daily_stats"), ("gold.hashtag_daily_stats", "hashtag_daily_stats")):
+            res[table]["rows"] = con.execute(f"SELECT count(*) FROM {sql_str(str(out / (f + '.parquet')))}").fetchone()[0]
+        res["threads"] = int(con.execute("SELECT current_setting('threads')").fetchone()[0])
+    finally:
+        con.close()
+    return res
+
+
+# ----------------------------------------------------------------------------- main
+def measure(label: str, history: Path, events: int, tmp: Path, args, cfg_env) -> dict[str, Any]:
+    from reelhouse.config import load_config
+
+    root, gen = day_lake(history, events, tmp)
+    print(f"[{label}] {gen['events']:,} events ({gen['lines']:,} lines, {gen['files']} files) generated in "
+          f"{gen['seconds']:.0f} s; the night:", flush=True)
+    env = night_env(root, args.redis_db, args.driver_memory)
+    t0 = time.perf_counter()
+    steps = run_night(label, env, DAY.isoformat())
+    wall = time.perf_counter() - t0
+    daily = next(s for s in steps if s["step"] == "daily_stats")
+    ds_dates = (daily["report"] or {}).get("dates") or [DAY.isoformat()]
+    duck = duckdb_daily_stats(root, ds_dates, load_config(environ=env), tmp / f"duckdb-{events}")
+    rows = (daily["report"] or {}).get("rows", {})
+    for t in ("gold.video_daily_stats", "gold.hashtag_daily_stats"):
+        if rows.get(t) is not None and rows[t] != duck[t]["rows"]:
+            print(f"  WARNING: {t}: Spark wrote {rows[t]:,} rows, DuckDB {duck[t]['rows']:,}", flush=True)
+    if not args.keep:
+        shutil.rmtree(root, ignore_errors=True)
+    return {"label": label, "events": gen["events"], "lines": gen["lines"], "generate": gen, "steps": steps,
+            "night_seconds": round(wall, 1), "events_per_second": round(gen["events"] / wall, 1),
+            "duckdb_daily_stats": duck, "daily_stats_dates": ds_dates}
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    head = ["step"]
+    for r in results:
+        head += [f"{r['label']} s", "cpu s", "jvm GiB", "py GiB"]
+    rows = [head]
+    for i, s in enumerate(results[0]["steps"]):
+        line = [s["step"]]
+        for r in results:
+            x = r["steps"][i]
+            line += [f"{x['seconds']:.1f}", f"{x['cpu_seconds']:.1f}", f"{x['peak_jvm_gib']:.2f}", f"{x['peak_python_gib']:.2f}"]
+        rows.append(line)
+    line = ["night (wall)"]
+    for r in results:
+        line += [f"{r['night_seconds']:.1f}", "", f"{max(s['peak_jvm_gib'] for s in r['steps']):.2f}",
+                 f"{max(s['peak_python_gib'] for s in r['steps']):.2f}"]
+    rows.append(line)
+    rows.append(["events/s end to end"] + sum(([f"{r['events_per_second']:,.0f}", "", "", ""] for r in results), []))
+    return format_rows(rows, left=1)
+
+
+def ratios(results: list[dict[str, Any]]) -> str:
+    rows = [["night", "daily_stats s", "DuckDB s", "ratio", "video table s", "hashtag table s", "hashtag / video",
+             "DuckDB video s", "DuckDB hashtag s"]]
+    for r in results:
+        daily = next(s for s in r["steps"] if s["step"] == "daily_stats")
+        ts = (daily["report"] or {}).get("table_seconds", {})
+        v, h = ts.get("gold.video_daily_stats"), ts.get("gold.hashtag_daily_stats")
+        d = r["duckdb_daily_stats"]
+        rows.append([r["label"], f"{daily['seconds']:.1f}", f"{d['seconds']:.2f}", f"{daily['seconds'] / d['seconds']:.1f}",
+                     f"{v:.1f}" if v else "—", f"{h:.1f}" if h else "—", f"{h / v:.2f}" if v and h else "—",
+                     f"{d['gold.video_daily_stats']['seconds']:.2f}", f"{d['gold.hashtag_daily_stats']['seconds']:.2f}"])
+    return format_rows(rows, left=1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--sizes", type=positive_int, nargs="+", default=[1_000_000, 5_000_000, 10_000_000],
+                   help="events of the measured day, one night each (default 1M 5M 10M)")
+    p.add_argument("--history-days", type=positive_int, default=7, help="nights already in the lake (default 7)")
+    p.add_argument("--history-events", type=positive_int, default=200_000, help="events per history night (default 200k)")
+    p.add_argument("--history-compare", action="store_true", help="also 1 vs 30 nights of history at --history-compare-events")
+    p.add_argument("--history-compare-events", type=positive_int, default=1_000_000)
+    p.add_argument("--quick", action="store_true", help="300k events after 2 nights of 50k: a smoke check")
+    p.add_argument("--driver-memory", default=None, help="spark.driver.memory of the Spark steps (default: the configuration's)")
+    p.add_argument("--redis-db", type=int, default=9, help="Redis database of the online publish (flushed first)")
+    p.add_argument("--rebuild", action="store_true", help="rebuild the cached history lakes")
+    p.add_argument("--keep", action="store_true", help="keep each night's lake")
+    p.add_argument("--tmp-dir", default=None)
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = p.parse_args(argv)
+    if args.quick:
+        args.sizes, args.history_days, args.history_events = [300_000], 2, 50_000
+    version = code_version()
+    import redis
+
+    redis.Redis(host="127.0.0.1", port=6379, db=args.redis_db).flushdb()
+    tmp = Path(tempfile.mkdtemp(prefix="reelhouse-bench-nightly-", dir=args.tmp_dir))
+    results, compare = [], []
+    try:
+        t0 = time.perf_counter()
+        history = history_lake(args.history_days, args.history_events, rebuild=args.rebuild)
+        print(f"history: {args.history_days} nights × {args.history_events:,} events ready in "
+              f"{time.perf_counter() - t0:.0f} s ({history})", flush=True)
+        for n in args.sizes:
+            results.append(measure(f"{n / 1e6:g}M", history, n, tmp, args, None))
+        if args.history_compare:
+            for days in (1, 30):
+                h = history_lake(days, args.history_events, rebuild=args.rebuild)
+                compare.append(measure(f"{days}d hist", h, args.history_compare_events, tmp, args, None))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"\nthe night of {DAY} as the DAGs run it (spark-submit per Spark step, local[2], delta-rs; gate, publish "
+          f"to Redis and retrain in fresh Python processes), after {args.history_days} nights of "
+          f"{args.history_events:,} events:")
+    print(table(results))
+    print("\ndaily_stats against its DuckDB reference (same silver files, same run):")
+    print(ratios(results))
+    if compare:
+        print(f"\nthe same night at {args.history_compare_events:,} events on 1 vs 30 nights of history:")
+        print(table(compare))
+        a, b = compare
+        rows = [["step", "1 night s", "30 nights s", "ratio"]]
+        for x, y in zip(a["steps"], b["steps"]):
+            rows.append([x["step"], f"{x['seconds']:.1f}", f"{y['seconds']:.1f}", f"{y['seconds'] / x['seconds']:.2f}"])
+        rows.append(["night", f"{a['night_seconds']:.1f}", f"{b['night_seconds']:.1f}", f"{b['night_seconds'] / a['night_seconds']:.2f}"])
+        print(format_rows(rows, left=1))
+    busy = contention_warning((f"{r['label']} {s['step']}", s["other_cores"]) for r in results + compare for s in r["steps"])
+    if busy:
+        print(busy)
+    doc = {"day": DAY.isoformat(), "history_days": args.history_days, "history_events": args.history_events,
+           "nights": results, "history_compare": compare, "code": version, "machine": machine_info(["duckdb", "lightgbm"])}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(doc, indent=2, default=str) + "\n", encoding="utf-8")
+    print(f"results: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
