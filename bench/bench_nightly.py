@@ -52,6 +52,10 @@ from _common import (REPO, code_version, contention_warning, format_rows, machin
                      positive_int, sql_str)
 
 DAY = date(2024, 6, 10)
+#: one world for the history and the measured day whatever their sizes (users, catalogue videos,
+#: uploads a day; same seed), so the measured day's users and videos have history: features, a
+#: trend baseline, a training window the retrain can learn from
+WORLD = {"n_users": 200_000, "n_videos": 100_000, "new_videos_per_day": 2_000, "seed": 3}
 CACHE = Path(os.environ.get("REELHOUSE_BENCH_CACHE", "/var/tmp/reelhouse-bench"))
 DEFAULT_OUT = REPO / "bench" / "results" / "nightly.json"
 GiB = 1024 ** 3
@@ -127,6 +131,7 @@ def night_env(root: Path, redis_db: int, driver_memory: str | None) -> dict[str,
     """The environment of the steps: REELHOUSE_ENV=local, the lake and landing under ``root``,
     the delta-rs engine, Redis as the online store."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("REELHOUSE__")}
+    env.setdefault("REELHOUSE_SPARK_LOG_LEVEL", "ERROR")  # as make and the DAG's tasks run
     env.update({
         "REELHOUSE_ENV": "local",
         "REELHOUSE__PATHS__LANDING": str(root / "landing"),
@@ -174,14 +179,13 @@ def step_commands(env: dict[str, str], ds: str) -> list[tuple[str, list[str]]]:
 
 def _report(stdout: str) -> dict[str, Any] | None:
     """The JSON report a Spark step printed on stdout (None for the Python steps)."""
-    lines = stdout.splitlines()
-    for i, line in enumerate(lines):
-        if line.startswith("{"):
-            try:
-                return json.loads("\n".join(lines[i:]))
-            except ValueError:
-                return None
-    return None
+    start = stdout.find("{")
+    if start < 0:
+        return None
+    try:  # the JSON document, then (spark-submit merges the streams) the summary line
+        return json.JSONDecoder().raw_decode(stdout[start:])[0]
+    except ValueError:
+        return None
 
 
 def run_night(label: str, env: dict[str, str], ds: str) -> list[dict[str, Any]]:
@@ -199,7 +203,7 @@ def run_night(label: str, env: dict[str, str], ds: str) -> list[dict[str, Any]]:
         secs, cpu = time.perf_counter() - t0, _children_cpu() - cpu0
         other = CpuMonitor.other_cores(snap0, mon.snapshot())
         summary = next((ln for ln in reversed((stderr + "\n" + stdout).splitlines())
-                        if ln.startswith(f"[{name}") or ln.startswith("quality gate") or ln.startswith("published")), "")
+                        if ln.startswith((f"[{name}", "quality gate", "publish"))), "")
         if proc.returncode not in (0,) and not (name == "retrain" and "NotEnoughDataError" in stderr):
             sys.stderr.write(stdout[-3000:] + stderr[-5000:])
             raise SystemExit(f"{label}: step {name} failed (exit {proc.returncode})")
@@ -217,7 +221,7 @@ def run_night(label: str, env: dict[str, str], ds: str) -> list[dict[str, Any]]:
 def history_lake(days: int, events: int, *, rebuild: bool) -> Path:
     """A cached folder (``landing/`` + ``lake/``) holding ``days`` nights before :data:`DAY`, each
     of ``events`` generated events, every step run (in one SparkSession, in a child process)."""
-    root = CACHE / f"nightly-history-{days}x{events}"
+    root = CACHE / f"nightly-history-{days}x{events}-world{WORLD['n_users']}"
     if rebuild:
         shutil.rmtree(root, ignore_errors=True)
     if (root / ".complete").exists():
@@ -230,11 +234,13 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 sys.path.insert(0, {str(REPO / 'bench')!r})
-from _common import local_env, lake_config, start_spark, generate_days, run_pipeline
+from _common import local_env, lake_config, start_spark, run_pipeline
 local_env()
 root = Path({str(root)!r})
 cfg = lake_config(root)
-print("history: generating", generate_days(root, date.fromisoformat({start.isoformat()!r}), {days}, {events}, seed=3), flush=True)
+from reelhouse.sources.generator import generate
+s = generate(root / "landing", start=date.fromisoformat({start.isoformat()!r}), days={days}, events_per_day={events}, **{WORLD!r})
+print(f"history: generated {{s.events_total:,}} events", flush=True)
 spark, _ = start_spark(cfg, "bench-nightly-history")
 for k in range({days}):
     d = date.fromisoformat({start.isoformat()!r}) + timedelta(days=k)
@@ -254,7 +260,9 @@ def day_lake(history: Path, events: int, tmp: Path) -> tuple[Path, dict[str, Any
     root = tmp / f"night-{events}"
     shutil.copytree(history, root, symlinks=True)
     t0 = time.perf_counter()
-    s = generate(root / "landing", start=DAY, days=1, events_per_day=events, seed=11)
+    # the same world (WORLD) as the history: day 0 of this run re-publishes the catalogue, which
+    # silver.videos keeps at its earliest publish
+    s = generate(root / "landing", start=DAY, days=1, events_per_day=events, **WORLD)
     gen = {"events": s.events_total, "lines": s.lines_total, "files": s.files_written,
            "seconds": round(time.perf_counter() - t0, 1)}
     return root, gen
@@ -266,18 +274,14 @@ def duckdb_daily_stats(lake_root: Path, ds_dates: list[str], cfg, out: Path) -> 
     silver Parquet files (silver.events partitions of those dates, silver.videos,
     silver.video_hashtags), each into a Parquet file; seconds and rows per table."""
     import duckdb
-    from deltalake import DeltaTable
 
     from reelhouse.lake import Lake
-    from reelhouse.lake.catalog import get_table
-    from reelhouse.lake.checks import partition_filters
 
     lake = Lake(str(lake_root / "lake"))
 
     def files(name: str, where=None) -> str:
-        dt = DeltaTable(lake.path(name))
-        uris = dt.file_uris(partition_filters(get_table(name), where) if where else None)
-        return "[" + ", ".join(sql_str(u) for u in uris) + "]"
+        root = lake.path(name)  # the dataset's file paths are relative to the table's folder
+        return "[" + ", ".join(sql_str(f"{root}/{f}") for f in lake.arrow_dataset(name, where=where).files) + "]"
 
     thr, cap = float(cfg.trends.completion_threshold), float(cfg.trends.spam_event_cap)
     dates = [date.fromisoformat(d) for d in ds_dates]
@@ -345,10 +349,11 @@ def duckdb_daily_stats(lake_root: Path, ds_dates: list[str], cfg, out: Path) -> 
               spread AS (SELECT v.ds, v.region, t.hashtag, count(*) AS distinct_videos,
                                 count(DISTINCT t.creator_id) AS distinct_creators
                          FROM (SELECT DISTINCT ds, region, video_id FROM partials) v JOIN t USING (video_id) GROUP BY ALL),
-              new AS (SELECT published_date::DATE AS ds, r.region, t.hashtag, count(DISTINCT v.video_id) AS new_videos
-                      FROM {videos} v, unnest([coalesce(upper(v.region), 'UNKNOWN'), 'ALL']) AS r(region)
-                      JOIN t USING (video_id)
-                      WHERE published_date::DATE IN ({date_list}) GROUP BY ALL)
+              published AS (SELECT video_id, published_date::DATE AS ds,
+                                   unnest([coalesce(upper(region), 'UNKNOWN'), 'ALL']) AS region
+                            FROM {videos} WHERE published_date::DATE IN ({date_list})),
+              new AS (SELECT p.ds, p.region, t.hashtag, count(DISTINCT p.video_id) AS new_videos
+                      FROM published p JOIN t USING (video_id) GROUP BY ALL)
               SELECT * FROM stats LEFT JOIN spread USING (ds, region, hashtag) FULL JOIN new USING (ds, region, hashtag))
             TO {sql_str(str(out / 'hashtag_daily_stats.parquet'))} (FORMAT parquet)"""
         for table, sql in (("gold.video_daily_stats", video_sql), ("gold.hashtag_daily_stats", hashtag_sql)):
@@ -445,7 +450,10 @@ def main(argv: list[str] | None = None) -> int:
     version = code_version()
     import redis
 
-    redis.Redis(host="127.0.0.1", port=6379, db=args.redis_db).flushdb()
+    try:
+        redis.Redis(host="127.0.0.1", port=6379, db=args.redis_db).flushdb()
+    except redis.exceptions.ConnectionError as exc:
+        raise SystemExit(f"the online publish needs Redis on 127.0.0.1:6379 (make services): {exc}") from None
     tmp = Path(tempfile.mkdtemp(prefix="reelhouse-bench-nightly-", dir=args.tmp_dir))
     results, compare = [], []
     try:
