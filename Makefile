@@ -78,13 +78,13 @@ demo: install
 
 # the suite (about 20 minutes on 2 cores): everything but the deployment matrix
 test: install services
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q --timeout=1800 -m "not deployment"
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q --timeout=1800 --durations=20 -m "not deployment"
 
 # the deployment matrix (about 35 minutes): the nightly on the Spark standalone cluster + object
 # store + delta-spark against the embedded run, the real Airflow scheduler, delta-spark's contract
 # cases and the engines' equality; starts the cluster (make cluster) when it is not up
 test-deployment: install services cluster
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q --timeout=3600 -m deployment
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q --timeout=3600 --durations=20 -m deployment
 
 # what CI runs (.ci/run): both, the suite first
 ci: test test-deployment

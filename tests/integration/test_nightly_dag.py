@@ -1,5 +1,5 @@
-"""One real end-to-end run: generate 3 days, run `airflow dags test reelhouse_nightly` for each,
-and check the lake against the generator's ground truth; then a 4th, bad day (a fifth of its
+"""The one end-to-end DAG run of `make test`: generate 2 days, run `airflow dags test
+reelhouse_nightly` for each, and check the lake against the generator's ground truth; then a 3rd, bad day (a fifth of its
 lines garbage) that the quality gate must stop before anything publishes."""
 
 from __future__ import annotations
@@ -19,15 +19,15 @@ pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 START = dt.date(2024, 6, 1)
-DAYS = [START + dt.timedelta(days=k) for k in range(3)]
-BAD_DAY = START + dt.timedelta(days=3)
+DAYS = [START + dt.timedelta(days=k) for k in range(2)]  # the second has history: baselines, a training window
+BAD_DAY = START + dt.timedelta(days=len(DAYS))
 
 
 @pytest.fixture(scope="module")
 def airflow_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("nightly")
     landing, lake, home = root / "landing", root / "lake", root / "airflow"
-    generate(landing, start=START, days=3, events_per_day=20_000, seed=11, corrupt_files=1)
+    generate(landing, start=START, days=len(DAYS), events_per_day=20_000, seed=11, corrupt_files=1)
     env = airflow_env(home, spark_master="local[2]", REELHOUSE_ENV="test",
                       REELHOUSE__PATHS__LANDING=str(landing), REELHOUSE__PATHS__LAKE=str(lake))
     logs = {}
