@@ -54,6 +54,30 @@ def sql_str(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
 
+def duckdb_viewer_aggregates(completion_threshold: float) -> str:
+    """DuckDB aggregate expressions of the per-viewer partial sums that
+    ``reelhouse.gold.daily_stats.viewer_partials`` computes (for a ``GROUP BY`` over silver events
+    with ``event_type``, ``play_time_ms`` / ``video_duration_ms`` in ms): ``impressions``, ``plays``,
+    ``watch_ms``, ``known_plays``, ``ratio_sum``, ``completes`` (play >= ``completion_threshold`` x
+    duration, loops included), ``likes``, ``shares``, ``comments``, ``follows``, ``engaged_events``.
+    The one SQL copy of that aggregate, shared by the benchmarks' DuckDB references."""
+    thr = float(completion_threshold)
+    return f"""
+        count(*) FILTER (WHERE event_type = 'impression') AS impressions,
+        count(*) FILTER (WHERE event_type = 'play') AS plays,
+        coalesce(sum(play_time_ms) FILTER (WHERE event_type = 'play'), 0) AS watch_ms,
+        count(*) FILTER (WHERE event_type = 'play' AND video_duration_ms IS NOT NULL) AS known_plays,
+        coalesce(sum(play_time_ms / video_duration_ms)
+                 FILTER (WHERE event_type = 'play' AND video_duration_ms IS NOT NULL), 0.0) AS ratio_sum,
+        count(*) FILTER (WHERE event_type = 'play' AND video_duration_ms IS NOT NULL
+                         AND play_time_ms >= video_duration_ms * {thr}::DOUBLE) AS completes,
+        count(*) FILTER (WHERE event_type = 'like') AS likes,
+        count(*) FILTER (WHERE event_type = 'share') AS shares,
+        count(*) FILTER (WHERE event_type = 'comment') AS comments,
+        count(*) FILTER (WHERE event_type = 'follow') AS follows,
+        count(*) FILTER (WHERE event_type IN ('play', 'like', 'share', 'comment', 'follow')) AS engaged_events"""
+
+
 def rate(n: float, seconds: float) -> float:
     """``n / seconds`` rounded to 0.1 (0.0 when ``seconds`` is not positive)."""
     return round(n / seconds, 1) if seconds > 0 else 0.0

@@ -80,6 +80,7 @@ from _common import (  # noqa: E402
     CpuMonitor,
     PhaseTimer,
     code_version,
+    duckdb_viewer_aggregates,
     contention_warning,
     fmt_int,
     format_rows,
@@ -208,20 +209,7 @@ def duckdb_video_daily_stats(lake, cfg, root: Path) -> dict[str, Any]:
                 WHERE video_id IS NOT NULL
             ),
             per_user AS (          -- one row per (ds, region, video, user), as the Spark job
-                SELECT ds, region, video_id, user_id,
-                    count(*) FILTER (WHERE event_type = 'impression') AS impressions,
-                    count(*) FILTER (WHERE event_type = 'play') AS plays,
-                    coalesce(sum(play_time_ms) FILTER (WHERE event_type = 'play'), 0) AS watch_ms,
-                    count(*) FILTER (WHERE event_type = 'play' AND video_duration_ms IS NOT NULL) AS known_plays,
-                    coalesce(sum(play_time_ms / video_duration_ms)
-                             FILTER (WHERE event_type = 'play' AND video_duration_ms IS NOT NULL), 0.0) AS ratio_sum,
-                    count(*) FILTER (WHERE event_type = 'play' AND video_duration_ms IS NOT NULL
-                                     AND play_time_ms >= video_duration_ms * {thr}::DOUBLE) AS completes,
-                    count(*) FILTER (WHERE event_type = 'like') AS likes,
-                    count(*) FILTER (WHERE event_type = 'share') AS shares,
-                    count(*) FILTER (WHERE event_type = 'comment') AS comments,
-                    count(*) FILTER (WHERE event_type = 'follow') AS follows,
-                    count(*) FILTER (WHERE event_type IN ('play', 'like', 'share', 'comment', 'follow')) AS engaged_events
+                SELECT ds, region, video_id, user_id, {duckdb_viewer_aggregates(thr)}
                 FROM ev
                 GROUP BY ds, region, video_id, user_id
             ),

@@ -48,8 +48,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (REPO, code_version, contention_warning, format_rows, machine_info,  # noqa: E402
-                     positive_int, sql_str)
+from _common import (REPO, CpuMonitor, code_version, contention_warning, duckdb_viewer_aggregates,  # noqa: E402
+                     format_rows, machine_info, positive_int, sql_str)
 
 DAY = date(2024, 6, 10)
 #: one world for the history and the measured day whatever their sizes (users, catalogue videos,
@@ -191,8 +191,6 @@ def _report(stdout: str) -> dict[str, Any] | None:
 def run_night(label: str, env: dict[str, str], ds: str) -> list[dict[str, Any]]:
     """Run every step of ``ds``; per step wall s, CPU s, peak memory, the summary line and the
     Spark step's JSON report. Raises SystemExit when a step fails."""
-    from _common import CpuMonitor
-
     mon = CpuMonitor()
     out = []
     for name, cmd in step_commands(env, ds):
@@ -204,7 +202,7 @@ def run_night(label: str, env: dict[str, str], ds: str) -> list[dict[str, Any]]:
         other = CpuMonitor.other_cores(snap0, mon.snapshot())
         summary = next((ln for ln in reversed((stderr + "\n" + stdout).splitlines())
                         if ln.startswith((f"[{name}", "quality gate", "publish"))), "")
-        if proc.returncode not in (0,) and not (name == "retrain" and "NotEnoughDataError" in stderr):
+        if proc.returncode != 0 and not (name == "retrain" and "NotEnoughDataError" in stderr):
             sys.stderr.write(stdout[-3000:] + stderr[-5000:])
             raise SystemExit(f"{label}: step {name} failed (exit {proc.returncode})")
         row = {"step": name, "seconds": round(secs, 2), "cpu_seconds": round(cpu, 2),
@@ -291,18 +289,7 @@ def duckdb_daily_stats(lake_root: Path, ds_dates: list[str], cfg, out: Path) -> 
     partials = f"""
         WITH base AS (
             SELECT event_date::DATE AS ds, coalesce(upper(region), 'UNKNOWN') AS region, video_id, user_id,
-                count(*) FILTER (WHERE event_type = 'impression') AS impressions,
-                count(*) FILTER (WHERE event_type = 'play') AS plays,
-                coalesce(sum(play_time_ms) FILTER (WHERE event_type = 'play'), 0) AS watch_ms,
-                count(*) FILTER (WHERE event_type = 'play' AND video_duration_ms IS NOT NULL) AS known_plays,
-                coalesce(sum(play_time_ms / video_duration_ms) FILTER (WHERE event_type = 'play' AND video_duration_ms IS NOT NULL), 0.0) AS ratio_sum,
-                count(*) FILTER (WHERE event_type = 'play' AND video_duration_ms IS NOT NULL
-                                 AND play_time_ms >= video_duration_ms * {thr}::DOUBLE) AS completes,
-                count(*) FILTER (WHERE event_type = 'like') AS likes,
-                count(*) FILTER (WHERE event_type = 'share') AS shares,
-                count(*) FILTER (WHERE event_type = 'comment') AS comments,
-                count(*) FILTER (WHERE event_type = 'follow') AS follows,
-                count(*) FILTER (WHERE event_type IN ('play', 'like', 'share', 'comment', 'follow')) AS engaged_events
+                {duckdb_viewer_aggregates(thr)}
             FROM read_parquet({files('silver.events', {'event_date': dates})}, hive_partitioning = true)
             WHERE video_id IS NOT NULL
             GROUP BY ALL
@@ -371,7 +358,7 @@ def duckdb_daily_stats(lake_root: Path, ds_dates: list[str], cfg, out: Path) -> 
 
 
 # ----------------------------------------------------------------------------- main
-def measure(label: str, history: Path, events: int, tmp: Path, args, cfg_env) -> dict[str, Any]:
+def measure(label: str, history: Path, events: int, tmp: Path, args) -> dict[str, Any]:
     from reelhouse.config import load_config
 
     root, gen = day_lake(history, events, tmp)
@@ -462,11 +449,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"history: {args.history_days} nights × {args.history_events:,} events ready in "
               f"{time.perf_counter() - t0:.0f} s ({history})", flush=True)
         for n in args.sizes:
-            results.append(measure(f"{n / 1e6:g}M", history, n, tmp, args, None))
+            results.append(measure(f"{n / 1e6:g}M", history, n, tmp, args))
         if args.history_compare:
             for days in (1, 30):
                 h = history_lake(days, args.history_events, rebuild=args.rebuild)
-                compare.append(measure(f"{days}d hist", h, args.history_compare_events, tmp, args, None))
+                compare.append(measure(f"{days}d hist", h, args.history_compare_events, tmp, args))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"\nthe night of {DAY} as the DAGs run it (spark-submit per Spark step, local[2], delta-rs; gate, publish "
