@@ -37,7 +37,6 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
-
     from reelhouse.config import Config
     from reelhouse.lake import Lake
 
