@@ -418,8 +418,8 @@ def ratios(results: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--sizes", type=positive_int, nargs="+", default=[1_000_000, 5_000_000, 10_000_000],
-                   help="events of the measured day, one night each (default 1M 5M 10M)")
+    p.add_argument("--sizes", type=positive_int, nargs="*", default=[1_000_000, 5_000_000, 10_000_000],
+                   help="events of the measured day, one night each (default 1M 5M 10M; none: only --history-compare)")
     p.add_argument("--history-days", type=positive_int, default=7, help="nights already in the lake (default 7)")
     p.add_argument("--history-events", type=positive_int, default=200_000, help="events per history night (default 200k)")
     p.add_argument("--history-compare", action="store_true", help="also 1 vs 30 nights of history at --history-compare-events")
@@ -444,10 +444,11 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="reelhouse-bench-nightly-", dir=args.tmp_dir))
     results, compare = [], []
     try:
-        t0 = time.perf_counter()
-        history = history_lake(args.history_days, args.history_events, rebuild=args.rebuild)
-        print(f"history: {args.history_days} nights × {args.history_events:,} events ready in "
-              f"{time.perf_counter() - t0:.0f} s ({history})", flush=True)
+        if args.sizes:
+            t0 = time.perf_counter()
+            history = history_lake(args.history_days, args.history_events, rebuild=args.rebuild)
+            print(f"history: {args.history_days} nights × {args.history_events:,} events ready in "
+                  f"{time.perf_counter() - t0:.0f} s ({history})", flush=True)
         for n in args.sizes:
             results.append(measure(f"{n / 1e6:g}M", history, n, tmp, args))
         if args.history_compare:
@@ -456,12 +457,15 @@ def main(argv: list[str] | None = None) -> int:
                 compare.append(measure(f"{days}d hist", h, args.history_compare_events, tmp, args))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"\nthe night of {DAY} as the DAGs run it (spark-submit per Spark step, local[2], delta-rs; gate, publish "
-          f"to Redis and retrain in fresh Python processes), after {args.history_days} nights of "
-          f"{args.history_events:,} events:")
-    print(table(results))
-    print("\ndaily_stats against its DuckDB reference (same silver files, same run):")
-    print(ratios(results))
+    if not results and not compare:
+        raise SystemExit("nothing measured: give --sizes or --history-compare")
+    if results:
+        print(f"\nthe night of {DAY} as the DAGs run it (spark-submit per Spark step, local[2], delta-rs; gate, "
+              f"publish to Redis and retrain in fresh Python processes), after {args.history_days} nights of "
+              f"{args.history_events:,} events:")
+        print(table(results))
+        print("\ndaily_stats against its DuckDB reference (same silver files, same run):")
+        print(ratios(results))
     if compare:
         print(f"\nthe same night at {args.history_compare_events:,} events on 1 vs 30 nights of history:")
         print(table(compare))
