@@ -18,14 +18,22 @@ children), and the peak resident memory of the largest JVM and the largest Pytho
 tree (``/proc/<pid>/status`` VmRSS, polled every 0.2 s). Beside the night, in the same run and
 from the same silver files, a DuckDB reference computes ``gold.video_daily_stats`` and
 ``gold.hashtag_daily_stats`` (the daily_stats step's two tables) into Parquet: the ratio is the
-step's seconds over DuckDB's. The daily_stats step also reports the seconds of each of its two
-table writes (``table_seconds``): **hashtag / video**.
+step's seconds over DuckDB's. Likewise the features step's six tables (``gold.user_daily_activity``,
+``user_interests``, ``user_features``, ``video_features``, ``creator_features``,
+``hashtag_features`` of the night's date, :func:`duckdb_features`) from the same input files; row
+counts are checked against the steps' reports (a mismatch is printed as a warning). The reference
+of the features step equals Spark's tables value for value on the last date of a lake (checked on
+a 3-day 6k-event lake: six tables, every column, doubles to 1e-9); an earlier date differs once
+late events have changed its stats, because feature snapshots are not rewritten. The daily_stats
+step also reports the seconds of each of its two table writes (``table_seconds``): **hashtag / video**.
+trends and training_examples have no DuckDB reference yet.
 
 ``--history-compare`` adds the same night at ``--history-compare-events`` (default 1M) on a lake
 with 1 night of history and on one with 30: the cost of a night must not grow with history.
 
     .venv/bin/python bench/bench_nightly.py                        # 1M, 5M, 10M after 7 nights of 200k
     .venv/bin/python bench/bench_nightly.py --sizes 1000000 --history-compare
+    .venv/bin/python bench/bench_nightly.py --sizes --history-compare      # only 1 vs 30 nights
     .venv/bin/python bench/bench_nightly.py --quick                 # 300k, 2 nights of 50k: smoke check
 
 Needs Redis on 127.0.0.1:6379 (``make services``). Writes the JSON to ``--out``.
@@ -357,6 +365,183 @@ def duckdb_daily_stats(lake_root: Path, ds_dates: list[str], cfg, out: Path) -> 
     return res
 
 
+# ----------------------------------------------------------------------------- DuckDB reference: features
+def duckdb_features(lake_root: Path, ds: str, cfg, out: Path) -> dict[str, Any]:
+    """The six tables of the features step for ``ds`` in DuckDB SQL, from the same Parquet files the
+    step reads: silver.events (``event_date = ds``), silver.video_hashtags, silver.videos,
+    gold.user_interests (``ds - 1``), gold.user_daily_activity (the 27 days before ``ds``; ``ds``
+    itself is the reference's own), gold.video_daily_stats / gold.hashtag_daily_stats (region ALL,
+    ``ds - 6 .. ds``), ds's gold.video_trend_scores / gold.hashtag_trend_scores /
+    gold.hashtag_rankings (region ALL). Definitions: :mod:`reelhouse.gold.features`. Each table into
+    a Parquet file; seconds and rows per table, total seconds."""
+    import duckdb
+
+    from reelhouse.gold.features import feature_time, window
+    from reelhouse.lake import Lake
+    from reelhouse.lake.catalog import get_table
+
+    lake = Lake(str(lake_root / "lake"))
+    d = date.fromisoformat(ds)
+
+    def src(name: str, where=None) -> str:
+        root = lake.path(name)
+        files = [f"{root}/{f}" for f in lake.arrow_dataset(name, where=where).files]
+        if not files:  # an empty input: the table's columns, no rows
+            cols = ", ".join(f"NULL::{_duck_type(f.type)} AS \"{f.name}\"" for f in get_table(name).arrow_schema())
+            return f"(SELECT {cols} LIMIT 0)"
+        return f"read_parquet([{', '.join(sql_str(f) for f in files)}], hive_partitioning = true, union_by_name = true)"
+
+    tr, fc = cfg.trends, cfg.features
+    thr, swipe, cap = float(tr.completion_threshold), float(fc.swipe_away_ratio), float(fc.watch_ratio_cap)
+    decay, top_k = 0.5 ** (1.0 / float(fc.interest_half_life_days)), int(fc.top_k_interests)
+    ft = feature_time(d).strftime("%Y-%m-%d %H:%M:%S+00")
+    d7, day = (d - timedelta(days=6)).isoformat(), f"DATE '{ds}'"
+    week = window(d, 7)
+    out.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(config={"temp_directory": str(out / "tmp")})
+    con.execute("SET TimeZone = 'UTC'")
+    known = "(event_type = 'play' AND video_duration_ms > 0 AND play_time_ms IS NOT NULL)"
+    weighted = lambda rate: (f"sum({rate} * plays) FILTER (WHERE {rate} IS NOT NULL) / "  # noqa: E731
+                             f"nullif(sum(plays) FILTER (WHERE {rate} IS NOT NULL), 0)")
+    ratio = lambda num, den: f"CASE WHEN sum({den}) > 0 THEN sum({num}) / sum({den}) END"  # noqa: E731
+    sql = {
+        "gold.user_daily_activity": f"""
+            SELECT user_id, count(*)::BIGINT AS events, count(*) FILTER (WHERE event_type = 'play') AS plays,
+                   count(*) FILTER (WHERE {known}) AS plays_with_duration,
+                   count(*) FILTER (WHERE {known} AND play_time_ms >= video_duration_ms * {thr}) AS completes,
+                   count(*) FILTER (WHERE {known} AND play_time_ms < video_duration_ms * {swipe}) AS swipe_aways,
+                   coalesce(sum(least(play_time_ms / video_duration_ms, {cap})) FILTER (WHERE {known}), 0.0) AS watch_ratio_sum,
+                   count(*) FILTER (WHERE event_type = 'like') AS likes, count(*) FILTER (WHERE event_type = 'share') AS shares,
+                   {day} AS ds
+            FROM events WHERE user_id IS NOT NULL GROUP BY user_id""",
+        "gold.user_interests": f"""
+            WITH deltas AS (
+                SELECT user_id, hashtag, sum(signal) AS delta
+                FROM (SELECT user_id, video_id,
+                             CASE WHEN play_time_ms >= video_duration_ms * {thr} THEN 1.0
+                                  WHEN play_time_ms < video_duration_ms * {swipe} THEN -1.0 END AS signal
+                      FROM events WHERE {known} AND user_id IS NOT NULL) p
+                JOIN (SELECT DISTINCT video_id, hashtag FROM {src('silver.video_hashtags')}) t USING (video_id)
+                WHERE signal IS NOT NULL GROUP BY user_id, hashtag HAVING sum(signal) != 0),
+            prev AS (SELECT user_id, hashtag, score * {decay} AS carried
+                     FROM {src('gold.user_interests', {'ds': [d - timedelta(days=1)]})}),
+            merged AS (SELECT user_id, hashtag, coalesce(carried, 0.0) + coalesce(delta, 0.0) AS score
+                       FROM prev FULL JOIN deltas USING (user_id, hashtag))
+            SELECT user_id, hashtag, score, rank::INT AS rank, {day} AS ds
+            FROM (SELECT *, row_number() OVER (PARTITION BY user_id ORDER BY score DESC, hashtag) AS rank
+                  FROM merged WHERE abs(score) > 1e-6)
+            WHERE rank <= {top_k}""",
+        "gold.user_features": f"""
+            WITH activity AS (
+                SELECT user_id, events, plays, plays_with_duration, completes, watch_ratio_sum, likes, shares, ds::DATE AS ds
+                FROM {src('gold.user_daily_activity', {'ds': window(d, 28)[:-1]})}
+                UNION ALL SELECT user_id, events, plays, plays_with_duration, completes, watch_ratio_sum, likes, shares, ds
+                FROM uda),
+            agg AS (
+                SELECT user_id, sum(CASE WHEN ds >= {day} THEN events ELSE 0 END)::BIGINT AS events_1d,
+                       sum(CASE WHEN ds >= DATE '{d7}' THEN events ELSE 0 END)::BIGINT AS events_7d,
+                       sum(events)::BIGINT AS events_28d, sum(plays)::BIGINT AS plays_28d,
+                       count(DISTINCT CASE WHEN events > 0 THEN ds END)::INT AS active_days_28d,
+                       {ratio('watch_ratio_sum', 'plays_with_duration')} AS avg_watch_ratio_28d,
+                       {ratio('completes', 'plays_with_duration')} AS completion_rate_28d,
+                       {ratio('likes', 'plays')} AS like_rate_28d, {ratio('shares', 'plays')} AS share_rate_28d
+                FROM activity GROUP BY user_id),
+            top AS (SELECT user_id, list(hashtag ORDER BY rank) AS top_hashtags,
+                           list(score ORDER BY rank) AS top_hashtag_scores FROM ui GROUP BY user_id)
+            SELECT agg.*, top_hashtags, top_hashtag_scores, TIMESTAMPTZ '{ft}' AS feature_time, {day} AS ds
+            FROM agg LEFT JOIN top USING (user_id)""",
+        "gold.video_features": f"""
+            WITH agg AS (
+                SELECT video_id, sum(CASE WHEN ds = {day} THEN plays ELSE 0 END)::BIGINT AS views_1d,
+                       sum(plays)::BIGINT AS views_7d, sum(impressions)::BIGINT AS impressions_7d,
+                       {weighted('completion_rate')} AS completion_rate_7d, {weighted('avg_watch_ratio')} AS avg_watch_ratio_7d,
+                       {ratio('likes', 'plays')} AS like_rate_7d, {ratio('shares', 'plays')} AS share_rate_7d
+                FROM vstats GROUP BY video_id),
+            t AS (SELECT video_id, trend_score FROM {src('gold.video_trend_scores', {'ds': [d]})} WHERE region = 'ALL')
+            SELECT agg.video_id, TIMESTAMPTZ '{ft}' AS feature_time, v.creator_id,
+                   CASE WHEN v.published_at IS NOT NULL
+                        THEN (epoch(TIMESTAMPTZ '{ft}') - floor(epoch(v.published_at))) / 3600.0 END AS video_age_hours,
+                   v.video_duration_ms, views_1d, views_7d, impressions_7d, completion_rate_7d, avg_watch_ratio_7d,
+                   like_rate_7d, share_rate_7d, coalesce(t.trend_score, 0.0) AS trend_score, {day} AS ds
+            FROM agg LEFT JOIN videos v USING (video_id) LEFT JOIN t USING (video_id)""",
+        "gold.creator_features": f"""
+            WITH v AS (SELECT video_id, creator_id, published_date::DATE AS published_date FROM videos
+                       WHERE published_at < TIMESTAMPTZ '{ft}'),
+            output AS (SELECT creator_id, count(*)::BIGINT AS videos_total,
+                              sum(CASE WHEN published_date >= DATE '{d7}' THEN 1 ELSE 0 END)::BIGINT AS videos_7d
+                       FROM v GROUP BY creator_id),
+            reach AS (SELECT v.creator_id, count(DISTINCT CASE WHEN s.plays > 0 THEN s.video_id END) AS active_videos_7d,
+                             sum(s.plays)::BIGINT AS views_7d, {weighted('completion_rate')} AS completion_rate_7d,
+                             {ratio('likes', 'plays')} AS like_rate_7d, sum(s.follows)::BIGINT AS follows_7d
+                      FROM vstats s JOIN v USING (video_id) GROUP BY v.creator_id)
+            SELECT creator_id, TIMESTAMPTZ '{ft}' AS feature_time, videos_total, videos_7d,
+                   coalesce(active_videos_7d, 0)::BIGINT AS active_videos_7d, coalesce(views_7d, 0)::BIGINT AS views_7d,
+                   completion_rate_7d, like_rate_7d, coalesce(follows_7d, 0)::BIGINT AS follows_7d, {day} AS ds
+            FROM output LEFT JOIN reach USING (creator_id)
+            WHERE videos_7d > 0 OR views_7d IS NOT NULL""",
+        "gold.hashtag_features": f"""
+            WITH agg AS (
+                SELECT hashtag, sum(CASE WHEN ds = {day} THEN plays ELSE 0 END)::BIGINT AS views_1d,
+                       sum(plays)::BIGINT AS views_7d, {weighted('completion_rate')} AS completion_rate_7d,
+                       {ratio('likes', 'plays')} AS like_rate_7d, sum(new_videos)::BIGINT AS new_videos_7d
+                FROM (SELECT hashtag, ds::DATE AS ds, plays, completion_rate, likes, new_videos
+                      FROM {src('gold.hashtag_daily_stats', {'ds': week})} WHERE region = 'ALL') GROUP BY hashtag),
+            t AS (SELECT hashtag, trend_score FROM {src('gold.hashtag_trend_scores', {'ds': [d]})} WHERE region = 'ALL'),
+            r AS (SELECT hashtag, trend_rank FROM {src('gold.hashtag_rankings', {'ds': [d]})} WHERE region = 'ALL')
+            SELECT hashtag, TIMESTAMPTZ '{ft}' AS feature_time, views_1d, views_7d, completion_rate_7d, like_rate_7d,
+                   new_videos_7d, coalesce(t.trend_score, 0.0) AS trend_score, r.trend_rank::INT AS trend_rank, {day} AS ds
+            FROM agg LEFT JOIN t USING (hashtag) LEFT JOIN r USING (hashtag)""",
+    }
+    res: dict[str, Any] = {}
+    try:
+        t0 = time.perf_counter()
+        con.execute(f"""CREATE TEMP VIEW events AS SELECT user_id, video_id, event_type, play_time_ms, video_duration_ms
+                        FROM {src('silver.events', {'event_date': [d]})}""")
+        con.execute(f"""CREATE TEMP VIEW videos AS SELECT video_id, creator_id, published_at, published_date, video_duration_ms
+                        FROM {src('silver.videos')}""")
+        con.execute(f"""CREATE TEMP VIEW vstats AS SELECT video_id, ds::DATE AS ds, plays, impressions, completion_rate,
+                               avg_watch_ratio, likes, shares, follows
+                        FROM {src('gold.video_daily_stats', {'ds': week})} WHERE region = 'ALL'""")
+        # the two tables user_features reads are the reference's own (as the step reads what it wrote)
+        for table, name in (("gold.user_daily_activity", "uda"), ("gold.user_interests", "ui")):
+            t1 = time.perf_counter()
+            con.execute(f"CREATE TEMP TABLE {name} AS {sql[table]}")
+            con.execute(f"COPY {name} TO {sql_str(str(out / (table + '.parquet')))} (FORMAT parquet)")
+            res[table] = {"seconds": round(time.perf_counter() - t1, 3),
+                          "rows": con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]}
+        for table in ("gold.user_features", "gold.video_features", "gold.creator_features", "gold.hashtag_features"):
+            t1 = time.perf_counter()
+            path = out / (table + ".parquet")
+            con.execute(f"COPY ({sql[table]}) TO {sql_str(str(path))} (FORMAT parquet)")
+            res[table] = {"seconds": round(time.perf_counter() - t1, 3),
+                          "rows": con.execute(f"SELECT count(*) FROM {sql_str(str(path))}").fetchone()[0]}
+        res["seconds"] = round(time.perf_counter() - t0, 3)
+    finally:
+        con.close()
+    return res
+
+
+def _duck_type(t) -> str:
+    """DuckDB type name of an Arrow type (the few the catalog uses)."""
+    import pyarrow as pa
+
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return "VARCHAR"
+    if pa.types.is_integer(t):
+        return "BIGINT"
+    if pa.types.is_floating(t):
+        return "DOUBLE"
+    if pa.types.is_date(t):
+        return "DATE"
+    if pa.types.is_timestamp(t):
+        return "TIMESTAMPTZ"
+    if pa.types.is_boolean(t):
+        return "BOOLEAN"
+    if pa.types.is_list(t):
+        return _duck_type(t.value_type) + "[]"
+    raise TypeError(f"no DuckDB type for {t}")
+
+
 # ----------------------------------------------------------------------------- main
 def measure(label: str, history: Path, events: int, tmp: Path, args) -> dict[str, Any]:
     from reelhouse.config import load_config
@@ -371,15 +556,18 @@ def measure(label: str, history: Path, events: int, tmp: Path, args) -> dict[str
     daily = next(s for s in steps if s["step"] == "daily_stats")
     ds_dates = (daily["report"] or {}).get("dates") or [DAY.isoformat()]
     duck = duckdb_daily_stats(root, ds_dates, load_config(environ=env), tmp / f"duckdb-{events}")
-    rows = (daily["report"] or {}).get("rows", {})
-    for t in ("gold.video_daily_stats", "gold.hashtag_daily_stats"):
-        if rows.get(t) is not None and rows[t] != duck[t]["rows"]:
-            print(f"  WARNING: {t}: Spark wrote {rows[t]:,} rows, DuckDB {duck[t]['rows']:,}", flush=True)
+    feats = next(s for s in steps if s["step"] == "features")
+    duck_features = duckdb_features(root, DAY.isoformat(), load_config(environ=env), tmp / f"duckdb-features-{events}")
+    for step, ref in ((daily, duck), (feats, duck_features)):
+        rows = (step["report"] or {}).get("rows", {})
+        for t, n in rows.items():
+            if t in ref and n != ref[t]["rows"]:
+                print(f"  WARNING: {t}: Spark wrote {n:,} rows, DuckDB {ref[t]['rows']:,}", flush=True)
     if not args.keep:
         shutil.rmtree(root, ignore_errors=True)
     return {"label": label, "events": gen["events"], "lines": gen["lines"], "generate": gen, "steps": steps,
             "night_seconds": round(wall, 1), "events_per_second": round(gen["events"] / wall, 1),
-            "duckdb_daily_stats": duck, "daily_stats_dates": ds_dates}
+            "duckdb_daily_stats": duck, "duckdb_features": duck_features, "daily_stats_dates": ds_dates}
 
 
 def table(results: list[dict[str, Any]]) -> str:
@@ -414,6 +602,19 @@ def ratios(results: list[dict[str, Any]]) -> str:
                      f"{v:.1f}" if v else "—", f"{h:.1f}" if h else "—", f"{h / v:.2f}" if v and h else "—",
                      f"{d['gold.video_daily_stats']['seconds']:.2f}", f"{d['gold.hashtag_daily_stats']['seconds']:.2f}"])
     return format_rows(rows, left=1)
+
+
+def gold_vs_duckdb(results: list[dict[str, Any]]) -> str:
+    """Spark step seconds against the DuckDB reference of the same tables, per night."""
+    rows = [["night", "step", "Spark s", "DuckDB s", "ratio"]]
+    for r in results:
+        for step, key in (("daily_stats", "duckdb_daily_stats"), ("features", "duckdb_features")):
+            ref = r.get(key)
+            if not ref:
+                continue
+            s = next(x for x in r["steps"] if x["step"] == step)["seconds"]
+            rows.append([r["label"], step, f"{s:.1f}", f"{ref['seconds']:.2f}", f"{s / ref['seconds']:.1f}"])
+    return format_rows(rows, left=2)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -466,6 +667,8 @@ def main(argv: list[str] | None = None) -> int:
         print(table(results))
         print("\ndaily_stats against its DuckDB reference (same silver files, same run):")
         print(ratios(results))
+        print("\ngold steps against DuckDB references of their tables (the same input files, same run):")
+        print(gold_vs_duckdb(results))
     if compare:
         print(f"\nthe same night at {args.history_compare_events:,} events on 1 vs 30 nights of history:")
         print(table(compare))
