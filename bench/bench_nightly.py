@@ -386,9 +386,10 @@ def duckdb_features(lake_root: Path, ds: str, cfg, out: Path) -> dict[str, Any]:
     def src(name: str, where=None) -> str:
         root = lake.path(name)
         files = [f"{root}/{f}" for f in lake.arrow_dataset(name, where=where).files]
-        if not files:  # an empty input: the table's columns, no rows
-            cols = ", ".join(f"NULL::{_duck_type(f.type)} AS \"{f.name}\"" for f in get_table(name).arrow_schema())
-            return f"(SELECT {cols} LIMIT 0)"
+        if not files:  # an empty input: the catalog's schema, no rows (the table may not exist yet)
+            view = "empty_" + name.replace(".", "_")
+            con.register(view, get_table(name).arrow_schema().empty_table())
+            return view
         return f"read_parquet([{', '.join(sql_str(f) for f in files)}], hive_partitioning = true, union_by_name = true)"
 
     tr, fc = cfg.trends, cfg.features
@@ -519,27 +520,6 @@ def duckdb_features(lake_root: Path, ds: str, cfg, out: Path) -> dict[str, Any]:
     finally:
         con.close()
     return res
-
-
-def _duck_type(t) -> str:
-    """DuckDB type name of an Arrow type (the few the catalog uses)."""
-    import pyarrow as pa
-
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return "VARCHAR"
-    if pa.types.is_integer(t):
-        return "BIGINT"
-    if pa.types.is_floating(t):
-        return "DOUBLE"
-    if pa.types.is_date(t):
-        return "DATE"
-    if pa.types.is_timestamp(t):
-        return "TIMESTAMPTZ"
-    if pa.types.is_boolean(t):
-        return "BOOLEAN"
-    if pa.types.is_list(t):
-        return _duck_type(t.value_type) + "[]"
-    raise TypeError(f"no DuckDB type for {t}")
 
 
 # ----------------------------------------------------------------------------- main
